@@ -1,0 +1,36 @@
+# Rasterlab: `make run` starts the app, `make test` runs the whole suite (see README.md).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# --isolated: ignore this machine's pip config (it points at a CPU-only torch wheel that cannot
+# load torchvision); take the registry's matched torch + torchvision pair, which runs on CPU too.
+PIP := $(VENV)/bin/pip --isolated --disable-pip-version-check
+
+.PHONY: venv frontend run test worker lint bench-tiles
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -e ".[test]"
+	touch $@
+
+frontend: frontend/dist/app.js
+
+frontend/dist/app.js: $(shell find frontend/src -type f 2>/dev/null) frontend/package.json frontend/vite.config.ts
+	cd frontend && (test -f package-lock.json && npm ci --no-audit --no-fund || npm install --no-audit --no-fund) && npm run build
+
+run: venv frontend
+	$(PY) -m backend.launcher
+
+worker: venv
+	$(PY) manage.py rqworker default
+
+test: venv frontend
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(VENV)/bin/lint-imports
+
+bench-tiles: venv
+	$(PY) bench/tiles.py

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from ..models import Membership, Project, Raster
+from ..permissions import project_role
+
+
+class ProjectSerializer(serializers.ModelSerializer):
+    role = serializers.SerializerMethodField()
+    classes = serializers.JSONField(required=False)
+
+    class Meta:
+        model = Project
+        fields = ["id", "name", "description", "classes", "role", "created_at", "updated_at"]
+        read_only_fields = ["id", "role", "created_at", "updated_at"]
+
+    def get_role(self, project: Project) -> str | None:
+        role = project_role(self.context["request"].user, project.pk)
+        return role.value if role else None
+
+
+class MemberSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    role = serializers.ChoiceField(choices=Membership.Role.choices, required=False)
+
+    def to_representation(self, membership: Membership) -> dict[str, Any]:
+        return {"username": membership.user.get_username(), "role": membership.role}
+
+
+class RasterUploadSerializer(serializers.Serializer):
+    project = serializers.IntegerField()
+    file = serializers.FileField()
+    name = serializers.CharField(required=False, allow_blank=True, max_length=255)
+
+
+class RasterSerializer(serializers.ModelSerializer):
+    bounds = serializers.ListField(child=serializers.FloatField(), read_only=True)
+    resolution = serializers.SerializerMethodField()
+    job = serializers.IntegerField(source="ingest_job_id", read_only=True)
+
+    class Meta:
+        model = Raster
+        fields = ["id", "project", "name", "kind", "status", "error", "crs", "bounds", "width", "height", "count",
+                  "dtype", "nodata", "resolution", "statistics", "classes", "job", "source_job_id", "file_size",
+                  "created_at"]
+        read_only_fields = fields
+
+    def get_resolution(self, raster: Raster) -> list[float] | None:
+        if raster.resolution_x is None:
+            return None
+        return [raster.resolution_x, raster.resolution_y]

@@ -1,0 +1,108 @@
+"""Raster tiles and TileJSON.
+
+The tile view is an async Django view that renders in a worker thread: DRF views run on the one
+thread that ASGI reserves for sync code, which would serialise every tile of every user.
+"""
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from backend.api.exceptions import DomainError
+from backend.engine.errors import EngineInputError
+from backend.engine.raster.tiles import (
+    TileNotFound, TileRequest, parse_bands, parse_rescale, render_tile, tile_exists, zoom_range,
+)
+
+from ..models import Raster
+from ..selectors import raster_get
+from ..storage import raster_cog_path
+
+
+def _authenticated_user(request: HttpRequest) -> Any:
+    if request.user.is_authenticated:
+        return request.user
+    try:
+        found = TokenAuthentication().authenticate(Request(request))
+    except AuthenticationFailed:
+        return None
+    return found[0] if found else None
+
+
+def _colormap(raster: Raster) -> dict[int, tuple[int, int, int, int]] | None:
+    if raster.kind != Raster.Kind.CLASSIFIED:
+        return None
+    cmap = {0: (0, 0, 0, 0)}
+    for cls in raster.classes:
+        cmap[int(cls["value"])] = (*[int(c) for c in cls["color"]], 255)
+    return cmap
+
+
+def _render(request: HttpRequest, raster_id: int, z: int, x: int, y: int, fmt: str) -> HttpResponse:
+    user = _authenticated_user(request)
+    if user is None:
+        return JsonResponse({"detail": "Authentication credentials were not provided."}, status=401)
+    try:
+        raster = raster_get(user, raster_id)
+    except DomainError as exc:
+        return JsonResponse({"detail": exc.detail}, status=exc.status_code)
+    if raster.status != Raster.Status.READY:
+        return JsonResponse({"detail": f"The raster is {raster.status}; tiles are served once it is ready."}, status=404)
+    if not tile_exists(z, x, y):
+        return JsonResponse({"detail": "No such tile."}, status=404)
+    try:
+        bands = parse_bands(request.GET.get("bands"), raster.count or 1)
+        colormap = _colormap(raster)
+        rescale = parse_rescale(request.GET.getlist("rescale"), bands, raster.statistics) if colormap is None else ()
+    except EngineInputError as exc:
+        return JsonResponse({"detail": str(exc)}, status=400)
+    cog = raster_cog_path(raster.pk)
+    etag = '"' + hashlib.sha1(
+        f"{raster.pk}:{raster.updated_at.timestamp()}:{cog.stat().st_mtime_ns}:{z}/{x}/{y}.{fmt}:{bands}:{rescale}".encode()
+    ).hexdigest() + '"'
+    if request.headers.get("If-None-Match") == etag:
+        return HttpResponseNotModified(headers={"ETag": etag})
+    try:
+        content, media_type = render_tile(cog, z, x, y, TileRequest(bands=bands, rescale=rescale, fmt=fmt,
+                                                                    colormap=colormap))
+    except TileNotFound:
+        return JsonResponse({"detail": "The tile is outside the raster."}, status=404)
+    except EngineInputError as exc:
+        return JsonResponse({"detail": str(exc)}, status=400)
+    response = HttpResponse(content, content_type=media_type)
+    response["ETag"] = etag
+    # private: tiles are only for members; the ETag lets the browser revalidate cheaply.
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+async def raster_tile(request: HttpRequest, raster_id: str, z: str, x: str, y: str, fmt: str) -> HttpResponse:
+    return await sync_to_async(_render, thread_sensitive=False)(request, int(raster_id), int(z), int(x), int(y), fmt)
+
+
+class TileJSONView(APIView):
+    def get(self, request: Request, raster_id: int) -> Response:
+        raster = raster_get(request.user, raster_id)
+        if raster.status != Raster.Status.READY:
+            raise DomainError(f"The raster is {raster.status}; TileJSON is available once it is ready.")
+        minzoom, maxzoom = zoom_range(raster_cog_path(raster.pk))
+        query = request.META.get("QUERY_STRING", "")
+        url = request.build_absolute_uri(f"/api/rasters/{raster.pk}/tiles/{{z}}/{{x}}/{{y}}.png")
+        west, south, east, north = raster.bounds
+        return Response({
+            "tilejson": "3.0.0",
+            "name": raster.name,
+            "tiles": [url + (f"?{query}" if query else "")],
+            "minzoom": minzoom,
+            "maxzoom": maxzoom,
+            "bounds": [west, south, east, north],
+            "center": [(west + east) / 2, (south + north) / 2, minzoom],
+        })

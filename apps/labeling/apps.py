@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+
+
+class LabelingConfig(AppConfig):
+    name = "apps.labeling"
+    label = "labeling"
+    verbose_name = "Projects, imagery and labels"
+
+    def ready(self) -> None:
+        from apps.jobs.registry import set_access_policy
+
+        from . import jobkinds
+        from .permissions import MembershipAccessPolicy
+
+        set_access_policy(MembershipAccessPolicy())
+        jobkinds.register()

@@ -1,0 +1,2 @@
+"""Websocket routes of the labeling app (layer co-editing is added with layers)."""
+websocket_urlpatterns: list = []

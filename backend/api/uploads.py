@@ -1,0 +1,35 @@
+"""Streaming uploads with a size limit: chunks go to a temp file on disk, never all in memory,
+and an upload over the limit stops with 413 as soon as the limit is passed."""
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.files.uploadhandler import TemporaryFileUploadHandler
+
+from .exceptions import PayloadTooLarge
+
+
+class SizeLimitedUploadHandler(TemporaryFileUploadHandler):
+    def __init__(self, request: Any = None, *, limit_bytes: int) -> None:
+        super().__init__(request)
+        self.limit_bytes = limit_bytes
+        self.received = 0
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
+        self.received += len(raw_data)
+        if self.received > self.limit_bytes:
+            raise too_large(self.limit_bytes)
+        return super().receive_data_chunk(raw_data, start)
+
+
+def too_large(limit_bytes: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"The file is larger than the upload limit of {limit_bytes // (1024 * 1024)} MB "
+                           "(RASTERLAB_MAX_UPLOAD_MB).")
+
+
+def install_upload_limit(request: Any, limit_bytes: int) -> None:
+    """Reject by Content-Length first, then count bytes as they stream in."""
+    declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    if declared > limit_bytes + 64 * 1024:  # multipart overhead allowance
+        raise too_large(limit_bytes)
+    request.upload_handlers = [SizeLimitedUploadHandler(request, limit_bytes=limit_bytes)]

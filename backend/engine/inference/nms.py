@@ -1,0 +1,203 @@
+"""Cross-tile Non Maximum Suppression (the tool-level NMS of Detect Objects and the NMS job).
+
+``max_overlap_ratio`` is intersection-over-union, as in ArcGIS: of two boxes overlapping by more
+than it, the less confident is removed (so 0 removes any overlap with positive area).
+
+Greedy NMS only ever compares boxes whose IoU exceeds the ratio, so the result is the same when it
+runs separately on each connected group of such boxes. We find those pairs with an STR-tree, label
+groups with a vectorised union-find, and run torchvision's NMS on small chunks of groups. The cost
+grows with the number of overlapping pairs, not with the square of all boxes, and the result equals
+one global ``torchvision.ops.nms`` (or ``batched_nms`` per class).
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import shapely
+import torch
+from torchvision.ops import batched_nms
+
+from backend.engine.errors import EngineInputError
+from backend.engine.inference.features import FeatureFileWriter, iter_feature_lines
+from backend.engine.types import Progress, ShouldStop, never_stop, no_progress
+
+_QUERY_CHUNK = 100_000  # boxes queried against the tree at once (bounds the pair arrays)
+_NMS_CHUNK = 1_000  # boxes per torchvision call (keeps batched_nms on its single-call path)
+
+
+def _overlap_pairs(boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index pairs (i < j) of boxes whose rectangles intersect."""
+    geoms = shapely.box(boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3])
+    tree = shapely.STRtree(geoms)
+    firsts: list[np.ndarray] = []
+    seconds: list[np.ndarray] = []
+    for start in range(0, len(geoms), _QUERY_CHUNK):
+        q, t = tree.query(geoms[start : start + _QUERY_CHUNK], predicate="intersects")
+        q = q + start
+        keep = q < t
+        firsts.append(q[keep])
+        seconds.append(t[keep])
+    return np.concatenate(firsts), np.concatenate(seconds)
+
+
+def _iou(boxes: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    ba, bb = boxes[a], boxes[b]
+    iw = np.minimum(ba[:, 2], bb[:, 2]) - np.maximum(ba[:, 0], bb[:, 0])
+    ih = np.minimum(ba[:, 3], bb[:, 3]) - np.maximum(ba[:, 1], bb[:, 1])
+    inter = np.clip(iw, 0, None) * np.clip(ih, 0, None)
+    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    union = area[a] + area[b] - inter
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(union > 0, inter / union, 0.0)
+
+
+def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Connected-component label (smallest member index) of each of ``n`` nodes."""
+    labels = np.arange(n)
+    if len(a) == 0:
+        return labels
+    while True:
+        low = np.minimum(labels[a], labels[b])
+        new = labels.copy()
+        np.minimum.at(new, a, low)
+        np.minimum.at(new, b, low)
+        new = new[new]  # pointer jumping: follow the chain to the current root
+        if np.array_equal(new, labels):
+            return labels
+        labels = new
+
+
+def non_max_suppression(
+    boxes: np.ndarray,
+    scores: np.ndarray,
+    classes: np.ndarray | None,
+    max_overlap_ratio: float,
+    class_agnostic: bool = False,
+) -> np.ndarray:
+    """Indices of the boxes kept, most confident first (like ``torchvision.ops.nms``).
+
+    ``boxes`` are ``[N, 4]`` xyxy in any planar units; with ``class_agnostic=False`` only boxes of
+    the same class (``classes``) suppress each other.
+    """
+    if not 0.0 <= max_overlap_ratio <= 1.0:
+        raise EngineInputError(f"max_overlap_ratio must be between 0 and 1 (got {max_overlap_ratio})")
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+    n = len(boxes)
+    if len(scores) != n or (classes is not None and len(classes) != n):
+        raise EngineInputError("boxes, scores and classes must have the same length")
+    if n == 0:
+        return np.empty(0, dtype=np.int64)
+    a, b = _overlap_pairs(boxes)
+    iou = _iou(boxes, a, b)
+    edge = iou > max_overlap_ratio
+    if not class_agnostic and classes is not None:
+        cls = np.asarray(classes)
+        edge &= cls[a] == cls[b]
+    labels = _components(n, a[edge], b[edge])
+    kept = _nms_by_group(boxes, scores, labels, max_overlap_ratio)
+    order = np.argsort(-scores[kept], kind="stable")
+    return kept[order]
+
+
+def _nms_by_group(boxes: np.ndarray, scores: np.ndarray, labels: np.ndarray, thr: float) -> np.ndarray:
+    sizes = np.bincount(labels, minlength=len(labels))
+    alone = sizes[labels] == 1
+    kept = [np.flatnonzero(alone)]
+    grouped = np.flatnonzero(~alone)
+    grouped = grouped[np.argsort(labels[grouped], kind="stable")]  # members of a group adjacent
+    start = 0
+    while start < len(grouped):
+        stop = min(len(grouped), start + _NMS_CHUNK)
+        # extend to the end of the group cut by the chunk boundary
+        while stop < len(grouped) and labels[grouped[stop]] == labels[grouped[stop - 1]]:
+            stop += 1
+        idx = grouped[start:stop]
+        local = boxes[idx].copy()
+        # translate each group to the origin: IoU is unchanged and float offsets stay small
+        group = labels[idx]
+        _, inverse = np.unique(group, return_inverse=True)
+        mins_x = np.full(inverse.max() + 1, np.inf)
+        mins_y = np.full(inverse.max() + 1, np.inf)
+        np.minimum.at(mins_x, inverse, local[:, 0])
+        np.minimum.at(mins_y, inverse, local[:, 1])
+        local[:, [0, 2]] -= mins_x[inverse][:, None]
+        local[:, [1, 3]] -= mins_y[inverse][:, None]
+        keep = batched_nms(
+            torch.from_numpy(local), torch.from_numpy(scores[idx]), torch.from_numpy(inverse), thr
+        )
+        kept.append(idx[keep.numpy()])
+        start = stop
+    return np.concatenate(kept).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    path: Path
+    features_in: int
+    features_out: int
+
+
+def merge_detection_parts(
+    part_files: Iterable[Path | str],
+    run_nms: bool,
+    max_overlap_ratio: float,
+    class_agnostic: bool,
+    out: Path | str,
+    progress: Progress = no_progress,
+    should_stop: ShouldStop = never_stop,
+) -> MergeResult:
+    """Concatenate part files into ``out`` (NDJSON), with cross-tile NMS when ``run_nms``.
+
+    Streams: only boxes, scores and classes are held in memory, never geometries. Missing part
+    files are an error (a part did not finish).
+    """
+    files = [Path(p) for p in part_files]
+    for f in files:
+        if not f.exists():
+            raise EngineInputError(f"part file {f.name} is missing: a part of the job did not finish")
+    keep: np.ndarray | None = None
+    total = 0
+    if run_nms:
+        boxes: list[list[float]] = []
+        scores: list[float] = []
+        classes: list[int] = []
+        for f in files:
+            for line in iter_feature_lines(f):
+                feat = json.loads(line)
+                boxes.append(feat["bbox_native"])
+                scores.append(feat["properties"]["confidence"])
+                classes.append(feat["properties"]["class_value"])
+        total = len(scores)
+        progress(0, 2, f"non maximum suppression on {total} features")
+        if should_stop():
+            raise Cancelled("merge cancelled")
+        kept = non_max_suppression(
+            np.array(boxes, dtype=np.float64).reshape(-1, 4),
+            np.array(scores, dtype=np.float64),
+            np.array(classes, dtype=np.int64),
+            max_overlap_ratio,
+            class_agnostic,
+        )
+        keep = np.zeros(total, dtype=bool)
+        keep[kept] = True
+        del boxes, scores, classes
+    progress(1, 2, "writing merged features")
+    i = 0
+    with FeatureFileWriter(out) as writer:
+        for f in files:
+            for line in iter_feature_lines(f):
+                if keep is None or keep[i]:
+                    writer.write_line(line)
+                i += 1
+            if should_stop():
+                raise Cancelled("merge cancelled")
+    progress(2, 2, f"{writer.count} features")
+    return MergeResult(Path(out), i, writer.count)
+
+
+from backend.engine.errors import Cancelled  # noqa: E402  (kept last to avoid a long import line)

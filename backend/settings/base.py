@@ -1,0 +1,184 @@
+"""Rasterlab settings, driven by environment variables (see README "Settings").
+
+Environment is read here only. Nothing is started at import time: the embedded Redis for
+development is started by ``backend.launcher`` (``make run``) and by the test suite's conftest.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+DEBUG = _env_bool("RASTERLAB_DEBUG", False)
+SECRET_KEY = os.environ.get("SECRET_KEY") or "rasterlab-insecure-development-key-change-me"
+ALLOWED_HOSTS = [h.strip() for h in os.environ.get("RASTERLAB_ALLOWED_HOSTS", "*").split(",") if h.strip()]
+CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("RASTERLAB_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+
+DATA_DIR = Path(os.environ.get("RASTERLAB_DATA_DIR") or BASE_DIR / "var").resolve()
+MAX_UPLOAD_MB = int(os.environ.get("RASTERLAB_MAX_UPLOAD_MB", "2048"))
+MAX_MODEL_UPLOAD_MB = int(os.environ.get("RASTERLAB_MAX_MODEL_UPLOAD_MB", "1024"))
+
+# One Redis URL for RQ, the channel layer and the cache. Unset: the embedded private Redis that
+# `make run` (backend.launcher) and the tests start on this unix socket.
+EMBEDDED_REDIS_SOCKET = DATA_DIR / "run" / "redis.sock"
+REDIS_URL = os.environ.get("REDIS_URL") or f"unix://{EMBEDDED_REDIS_SOCKET}?db=0"
+REDIS_IS_EMBEDDED = not os.environ.get("REDIS_URL")
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "channels",
+    "django_rq",
+    "apps.jobs",
+    "apps.labeling",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "backend.urls"
+ASGI_APPLICATION = "backend.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "backend" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'rasterlab.sqlite3'}",
+        conn_max_age=int(os.environ.get("RASTERLAB_DB_CONN_MAX_AGE", "60")),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Web, worker and tests share the file: wait for locks instead of failing at once.
+    DATABASES["default"]["OPTIONS"] = {"timeout": 30, "transaction_mode": "IMMEDIATE",
+                                       "init_command": "PRAGMA journal_mode=WAL;"}
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+FRONTEND_DIST = BASE_DIR / "frontend" / "dist"
+STATICFILES_DIRS = [("app", FRONTEND_DIST)]
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# Uploads stream to disk in chunks; the view enforces MAX_UPLOAD_MB (-> 413).
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+FILE_UPLOAD_TEMP_DIR = str(DATA_DIR / "tmp")
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "backend.api.pagination.DefaultPagination",
+    "PAGE_SIZE": 100,
+    "EXCEPTION_HANDLER": "backend.api.exceptions.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Rasterlab API",
+    "DESCRIPTION": "Imagery, labels, training data, model packages and jobs.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": "rasterlab:asgi", "capacity": 1000, "expiry": 60},
+    }
+}
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "rasterlab",
+    }
+}
+
+# Queues: "default" for CPU work, "gpu" for work that asks for processor_type GPU.
+RQ_QUEUES = {
+    "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 24 * 3600},
+    "gpu": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 24 * 3600},
+}
+RQ = {"WORKER_CLASS": "apps.jobs.worker.RasterlabWorker"}
+
+# Jobs: a running job's worker writes a heartbeat; a job whose heartbeat is older than this is
+# declared dead (worker killed) and failed, or re-queued once when its kind is retryable.
+JOB_HEARTBEAT_SECONDS = float(os.environ.get("RASTERLAB_JOB_HEARTBEAT_SECONDS", "5"))
+JOB_STALE_AFTER_SECONDS = float(os.environ.get("RASTERLAB_JOB_STALE_AFTER_SECONDS", "60"))
+JOB_PROGRESS_MIN_INTERVAL = float(os.environ.get("RASTERLAB_JOB_PROGRESS_MIN_INTERVAL", "0.25"))
+JOB_LOG_MAX_LINES = 500
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("RASTERLAB_LOG_LEVEL", "INFO")},
+    "loggers": {"rasterio": {"level": "WARNING"}, "daphne": {"level": "WARNING"}},
+}
+
+
+def redis_host_label() -> str:
+    """A printable Redis location without credentials (for logs and the launcher)."""
+    parts = urlsplit(REDIS_URL)
+    return f"{parts.scheme}://{parts.hostname or ''}{parts.path}"

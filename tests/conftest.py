@@ -1,0 +1,164 @@
+"""Shared fixtures: users and projects, API clients, and real RQ workers.
+
+Redis: REDIS_URL from the environment (CI: the machine's Redis, a dedicated DB), else an
+embedded redis-server started here on the socket the settings name.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+DATA = Path(__file__).parent / "data"
+ROOT = Path(__file__).parent.parent
+_embedded_redis: subprocess.Popen | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _embedded_redis
+    from django.conf import settings
+
+    if settings.REDIS_IS_EMBEDDED:
+        from backend.embedded_redis import start_embedded_redis
+
+        _embedded_redis = start_embedded_redis(settings.EMBEDDED_REDIS_SOCKET, persist=False)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _embedded_redis is not None:
+        _embedded_redis.terminate()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _empty_queues() -> None:
+    import django_rq
+
+    for name in ("default", "gpu"):
+        django_rq.get_queue(name).empty()
+
+
+@pytest.fixture
+def data_dir(settings, tmp_path: Path) -> Path:
+    """A private RASTERLAB_DATA_DIR per test (files of rasters, packages, datasets)."""
+    path = tmp_path / "data"
+    for sub in ("tmp", "jobs", "run"):
+        (path / sub).mkdir(parents=True)
+    settings.DATA_DIR = path
+    settings.FILE_UPLOAD_TEMP_DIR = str(path / "tmp")
+    return path
+
+
+@pytest.fixture
+def make_user(django_user_model):
+    def make(username: str):
+        return django_user_model.objects.create_user(username=username, password="pw-" + username)
+
+    return make
+
+
+@pytest.fixture
+def team(make_user):
+    """A project with an owner, an editor and a viewer, and an outsider with a project of their own."""
+    from apps.labeling.models import Membership
+    from apps.labeling.services import project_create
+
+    owner, editor, viewer, outsider = (make_user(n) for n in ("owner", "editor", "viewer", "outsider"))
+    project = project_create(user=owner, name="Team", classes=[{"value": 1, "name": "Tree", "color": [0, 200, 0]}])
+    Membership.objects.create(project=project, user=editor, role="editor")
+    Membership.objects.create(project=project, user=viewer, role="viewer")
+    other = project_create(user=outsider, name="Other team")
+    return type("Team", (), {"owner": owner, "editor": editor, "viewer": viewer, "outsider": outsider,
+                             "project": project, "other_project": other})
+
+
+@pytest.fixture
+def client_for():
+    from rest_framework.test import APIClient
+
+    def make(user) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            client.force_authenticate(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def run_jobs():
+    """Run every queued RQ job in this process (RQ SimpleWorker in burst mode)."""
+    import django_rq
+    from rq import SimpleWorker
+
+    def run(queue: str = "default") -> None:
+        worker = django_rq.get_worker(queue, worker_class=SimpleWorker)
+        worker.work(burst=True)
+
+    return run
+
+
+def _database_url() -> str:
+    from django.db import connection
+
+    cfg = connection.settings_dict
+    if cfg["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{cfg['NAME']}"
+    auth = cfg["USER"] + (f":{cfg['PASSWORD']}" if cfg.get("PASSWORD") else "")
+    return f"postgres://{auth}@{cfg['HOST'] or '127.0.0.1'}:{cfg['PORT'] or 5432}/{cfg['NAME']}"
+
+
+@pytest.fixture
+def worker_env(data_dir: Path, settings) -> dict[str, str]:
+    """Environment for worker subprocesses: the test database and this test's data dir."""
+    env = dict(os.environ)
+    env.update({
+        "DJANGO_SETTINGS_MODULE": "backend.settings.test",
+        "DATABASE_URL": _database_url(),
+        "RASTERLAB_DATA_DIR": str(data_dir),
+        "REDIS_URL": settings.REDIS_URL,
+        "PYTHONUNBUFFERED": "1",
+    })
+    return env
+
+
+@pytest.fixture
+def start_worker(worker_env: dict[str, str], tmp_path: Path) -> Iterator:
+    """Start real `manage.py rqworker` processes (own process group, so they can be SIGKILLed)."""
+    started: list[subprocess.Popen] = []
+
+    def start(*queues: str, name: str | None = None) -> subprocess.Popen:
+        log = open(tmp_path / f"worker-{len(started)}.log", "wb")
+        args = [sys.executable, "manage.py", "rqworker", *(queues or ("default",))]
+        if name:
+            args += ["--name", name]
+        process = subprocess.Popen(args, cwd=ROOT, env=worker_env, stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+        process.log_path = log.name  # type: ignore[attr-defined]
+        started.append(process)
+        return process
+
+    yield start
+    import signal
+
+    for process in started:
+        if process.poll() is None:
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        process.wait(timeout=10)
+
+
+def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1, message: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message}")

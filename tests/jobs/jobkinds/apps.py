@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from django.apps import AppConfig
+
+from backend.api.exceptions import InvalidInput
+from backend.engine.errors import Cancelled
+
+
+def _validate(params: dict[str, Any], ctx: Any) -> dict[str, Any]:
+    steps = params.get("steps", 5)
+    if not isinstance(steps, int) or not 1 <= steps <= 10000:
+        raise InvalidInput("params.steps: must be an integer from 1 to 10000.")
+    delay = params.get("delay", 0.05)
+    if not isinstance(delay, (int, float)) or delay < 0:
+        raise InvalidInput("params.delay: must be a number of seconds >= 0.")
+    return {"steps": steps, "delay": float(delay), "fail_at": params.get("fail_at"),
+            "marker_dir": params.get("marker_dir"), "processor_type": params.get("processor_type", "CPU")}
+
+
+def _count(ctx: Any) -> dict[str, Any]:
+    """Counts to `steps`, sleeping `delay` each step; writes a partial file that cleanup removes."""
+    marker_dir = Path(ctx.params["marker_dir"]) if ctx.params.get("marker_dir") else None
+    if marker_dir:
+        (marker_dir / f"started-{ctx.job_id}-{ctx.attempt}").write_text("x")
+        (marker_dir / f"partial-{ctx.job_id}").write_text("partial")
+    for step in range(1, ctx.params["steps"] + 1):
+        if ctx.should_stop():
+            raise Cancelled()
+        if ctx.params.get("fail_at") == step:
+            raise ValueError(f"boom at step {step}")
+        time.sleep(ctx.params["delay"])
+        ctx.progress(step, ctx.params["steps"], f"step {step}")
+    ctx.log("counted")
+    return {"counted": ctx.params["steps"]}
+
+
+def _abort(job: Any) -> None:
+    marker_dir = job.params.get("marker_dir")
+    if marker_dir:
+        (Path(marker_dir) / f"partial-{job.pk}").unlink(missing_ok=True)
+
+
+class TestJobKindsConfig(AppConfig):
+    name = "tests.jobs.jobkinds"
+    label = "test_jobkinds"
+
+    def ready(self) -> None:
+        from apps.jobs.registry import JobKind, register_kind
+
+        register_kind(JobKind(name="test_count", handler=_count, validate=_validate, on_abort=_abort))
+        register_kind(JobKind(name="test_count_retry", handler=_count, validate=_validate, on_abort=_abort,
+                              retryable=True))
