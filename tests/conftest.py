@@ -83,7 +83,7 @@ def client_for():
     def make(user) -> APIClient:
         client = APIClient()
         if user is not None:
-            client.force_authenticate(user)
+            client.force_login(user)  # a session: DRF views and plain Django views (tiles) alike
         return client
 
     return make

@@ -95,7 +95,8 @@ class TileJSONView(APIView):
             raise DomainError(f"The raster is {raster.status}; TileJSON is available once it is ready.")
         minzoom, maxzoom = zoom_range(raster_cog_path(raster.pk))
         query = request.META.get("QUERY_STRING", "")
-        url = request.build_absolute_uri(f"/api/rasters/{raster.pk}/tiles/{{z}}/{{x}}/{{y}}.png")
+        # build_absolute_uri would percent-encode the {z}/{x}/{y} template braces.
+        url = request.build_absolute_uri("/") + f"api/rasters/{raster.pk}/tiles/{{z}}/{{x}}/{{y}}.png"
         west, south, east, north = raster.bounds
         return Response({
             "tilejson": "3.0.0",

@@ -17,6 +17,9 @@ from backend.engine.chips.params import LabelFeature
 
 # Points and lines get this many output cells of radius when no buffer_radius is given.
 DEFAULT_BUFFER_CELLS = 8.0
+# A feature cut by the chip edge must keep at least this many pixels across in x and in y:
+# thinner pieces are slivers (often reprojection noise) that would give degenerate boxes.
+MIN_CUT_SIDE_PX = 1.0
 WGS84 = CRS.from_epsg(4326)
 
 
@@ -111,7 +114,9 @@ class FeatureIndex:
         return len(self.features)
 
     def in_chip(self, spec: ChipSpec, min_ratio: float) -> list[ChipLabel]:
-        """Features with positive area in the chip and at least ``min_ratio`` of it inside."""
+        """Features with at least ``min_ratio`` of their area in the chip (any positive area
+        when 0), clipped to it. Pieces cut by the chip edge thinner than MIN_CUT_SIDE_PX are
+        dropped."""
         footprint = spec.footprint()
         hits = sorted(int(h) for h in self._tree.query(footprint, predicate="intersects"))
         labels = (_clip(self.features[i], spec, footprint, min_ratio) for i in hits)
@@ -139,6 +144,8 @@ def _clip(
     if pixels is None:
         return None
     xmin, ymin, xmax, ymax = pixels.bounds
+    if ratio < 1 - 1e-9 and min(xmax - xmin, ymax - ymin) < MIN_CUT_SIDE_PX:
+        return None
     width, height = float(spec.width), float(spec.height)
     bbox = (
         min(max(xmin, 0.0), width), min(max(ymin, 0.0), height),

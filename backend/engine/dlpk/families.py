@@ -29,6 +29,14 @@ MODEL_TYPE_FAMILY: dict[str, str] = {
     "ObjectClassification": "object_classification",
 }
 
+# ModelTypes accepted in uploaded packages: the four families above plus other ArcGIS model
+# types that Rasterlab stores (and lets users download) but cannot run.
+KNOWN_MODEL_TYPES = frozenset(
+    {*MODEL_TYPE_FAMILY, "PanopticSegmentation", "SuperResolution", "ImageTranslation",
+     "ChangeDetection", "ImageCaptioning", "ObjectTracking", "PointCloudClassification",
+     "Pix2Pix", "CycleGAN", "Pix2PixHD", "WNet_cGAN"}
+)
+
 ARCH_FAMILY: dict[str, str] = {
     "FasterRCNN": "object_detection",
     "RetinaNet": "object_detection",

@@ -21,7 +21,7 @@ import shapely
 import torch
 from torchvision.ops import batched_nms
 
-from backend.engine.errors import EngineInputError
+from backend.engine.errors import Cancelled, EngineInputError
 from backend.engine.inference.features import FeatureFileWriter, iter_feature_lines
 from backend.engine.types import Progress, ShouldStop, never_stop, no_progress
 
@@ -198,6 +198,3 @@ def merge_detection_parts(
                 raise Cancelled("merge cancelled")
     progress(2, 2, f"{writer.count} features")
     return MergeResult(Path(out), i, writer.count)
-
-
-from backend.engine.errors import Cancelled  # noqa: E402  (kept last to avoid a long import line)

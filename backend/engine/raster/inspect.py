@@ -62,6 +62,8 @@ def inspect_raster(path: Path) -> RasterInfo:
         text = str(exc)
         if "not recognized as" in text or "not a supported file format" in text:
             raise EngineInputError("The file is not a raster GDAL can read; upload a GeoTIFF.") from exc
+        if "bands" in text.lower():  # e.g. a dataset declaring no bands at all
+            raise EngineInputError(f"The raster has no bands ({text}).") from exc
         raise EngineInputError(f"The raster is corrupt or truncated: {text}") from exc
 
 
