@@ -143,14 +143,8 @@ def start_worker(worker_env: dict[str, str], tmp_path: Path) -> Iterator:
         return process
 
     yield start
-    import signal
-
     for process in started:
-        if process.poll() is None:
-            try:
-                os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        kill9_tree(process.pid)
         process.wait(timeout=10)
 
 
@@ -162,3 +156,32 @@ def wait_for(predicate, timeout: float = 30.0, interval: float = 0.1, message: s
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+
+
+def descendants(pid: int) -> list[int]:
+    """Child processes of ``pid``, recursively (from /proc; RQ's work horses run in their own session)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, stack = [], [pid]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            found.append(child)
+            stack.append(child)
+    return found
+
+
+def kill9_tree(pid: int) -> None:
+    """SIGKILL a process and all its descendants at once, as if its machine died."""
+    import signal
+
+    for victim in [pid, *descendants(pid)]:
+        try:
+            os.kill(victim, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
