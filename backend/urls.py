@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/", include("apps.labeling.api.urls")),
     path("api/", include("apps.jobs.api.urls")),
+    path("api/", include("apps.models.api.urls")),
     path("", app_shell, name="home"),
     re_path(r"^projects/\d+/(?:.*)$", app_shell, name="project-page"),
 ]

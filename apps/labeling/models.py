@@ -84,3 +84,8 @@ class Raster(models.Model):
         if self.west is None:
             return None
         return [self.west, self.south, self.east, self.north]
+
+
+# Layers and features (the co-edited labels) live in their own module.
+from .layer_models import *  # noqa: E402,F401,F403
+from .dataset_models import *  # noqa: E402,F401,F403

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "django_rq",
     "apps.jobs",
     "apps.labeling",
+    "apps.models",
 ]
 
 MIDDLEWARE = [
@@ -99,6 +100,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"  # sessions read from Redis
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"

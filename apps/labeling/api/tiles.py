@@ -6,6 +6,7 @@ thread that ASGI reserves for sync code, which would serialise every tile of eve
 from __future__ import annotations
 
 import hashlib
+import time
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -27,6 +28,13 @@ from ..selectors import raster_get
 from ..storage import raster_cog_path
 
 
+# Tiles come in bursts of dozens per map move: who may read which raster is remembered for a few
+# seconds per process instead of costing two DB queries per tile. A revoked membership or a
+# deleted raster stops being served after at most ACCESS_TTL seconds.
+ACCESS_TTL = 5.0
+_access_cache: dict[tuple[str, int], tuple[float, Any]] = {}
+
+
 def _authenticated_user(request: HttpRequest) -> Any:
     if request.user.is_authenticated:
         return request.user
@@ -35,6 +43,35 @@ def _authenticated_user(request: HttpRequest) -> Any:
     except AuthenticationFailed:
         return None
     return found[0] if found else None
+
+
+def _credential_key(request: HttpRequest) -> str | None:
+    token = request.headers.get("Authorization", "")
+    if token.startswith("Token "):
+        return token
+    session_key = request.COOKIES.get("sessionid")
+    return f"session:{session_key}" if session_key else None
+
+
+def _raster_for_request(request: HttpRequest, raster_id: int) -> Raster | JsonResponse:
+    key = _credential_key(request)
+    now = time.monotonic()
+    if key is not None:
+        hit = _access_cache.get((key, raster_id))
+        if hit and now - hit[0] < ACCESS_TTL:
+            return hit[1]
+    user = _authenticated_user(request)
+    if user is None:
+        return JsonResponse({"detail": "Authentication credentials were not provided."}, status=401)
+    try:
+        raster = raster_get(user, raster_id)
+    except DomainError as exc:
+        return JsonResponse({"detail": exc.detail}, status=exc.status_code)
+    if key is not None and raster.status == Raster.Status.READY:
+        if len(_access_cache) > 10_000:
+            _access_cache.clear()
+        _access_cache[(key, raster_id)] = (now, raster)
+    return raster
 
 
 def _colormap(raster: Raster) -> dict[int, tuple[int, int, int, int]] | None:
@@ -47,13 +84,9 @@ def _colormap(raster: Raster) -> dict[int, tuple[int, int, int, int]] | None:
 
 
 def _render(request: HttpRequest, raster_id: int, z: int, x: int, y: int, fmt: str) -> HttpResponse:
-    user = _authenticated_user(request)
-    if user is None:
-        return JsonResponse({"detail": "Authentication credentials were not provided."}, status=401)
-    try:
-        raster = raster_get(user, raster_id)
-    except DomainError as exc:
-        return JsonResponse({"detail": exc.detail}, status=exc.status_code)
+    raster = _raster_for_request(request, raster_id)
+    if isinstance(raster, JsonResponse):
+        return raster
     if raster.status != Raster.Status.READY:
         return JsonResponse({"detail": f"The raster is {raster.status}; tiles are served once it is ready."}, status=404)
     if not tile_exists(z, x, y):

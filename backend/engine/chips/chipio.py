@@ -18,6 +18,7 @@ from rasterio.vrt import WarpedVRT
 from rasterio.warp import reproject
 from rasterio.windows import Window
 
+from backend.engine.chips.fasttiff import TiffTemplates, write_geotiff
 from backend.engine.chips.grid import ChipSpec, Grid, aligned_offset, covering_window, footprint_of
 from backend.engine.errors import EngineInputError
 
@@ -178,6 +179,7 @@ class ChipWriter:
         self.crs_wkt = crs_wkt
         self.eight_bit = dtype == np.uint8
         self.nodata = None if self.eight_bit else nodata
+        self._tiff = TiffTemplates(crs_wkt, self.nodata)
 
     def prepare(self, data: np.ndarray, valid: np.ndarray) -> np.ndarray:
         """Set invalid pixels to 0 (8-bit) or to the nodata value (in place)."""
@@ -188,7 +190,7 @@ class ChipWriter:
 
     def write(self, path: Path, data: np.ndarray, transform: Affine) -> None:
         if self.fmt == "TIFF":
-            write_geotiff(path, data, transform, self.crs_wkt, self.nodata, compress=None)
+            self._tiff.write(path, data, transform)
             return
         picture = data[0] if data.shape[0] == 1 else np.ascontiguousarray(data.transpose(1, 2, 0))
         image = Image.fromarray(picture)
@@ -198,19 +200,6 @@ class ChipWriter:
             image.save(path, format="JPEG", quality=JPEG_QUALITY)
         write_world_file(path.with_suffix("." + WORLD_EXTENSIONS[self.fmt]), transform)
         write_aux_srs(path, self.crs_wkt)
-
-
-def write_geotiff(path: Path, data: np.ndarray, transform: Affine, crs_wkt: str,
-                  nodata: float | None, compress: str | None) -> None:
-    options = {"compress": compress} if compress else {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", NotGeoreferencedWarning)
-        with rasterio.open(
-            path, "w", driver="GTiff", width=data.shape[2], height=data.shape[1],
-            count=data.shape[0], dtype=data.dtype, crs=crs_wkt, transform=transform,
-            nodata=nodata, **options,
-        ) as dst:
-            dst.write(data)
 
 
 def write_mask(path: Path, mask: np.ndarray, transform: Affine, crs_wkt: str) -> None:

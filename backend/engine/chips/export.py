@@ -3,8 +3,11 @@ out like ArcGIS Pro's (images/, labels/, map.txt, stats.txt, esri_accumulated_st
 esri_model_definition.emd), or a COCO instances file for the COCO format."""
 from __future__ import annotations
 
+import os
 import shutil
+from collections import deque
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +20,9 @@ from backend.engine.chips.features import (
     DEFAULT_BUFFER_CELLS, ChipLabel, FeatureIndex, clip_to_chip, to_crs,
 )
 from backend.engine.chips.grid import ChipSpec, centred_spec, rotated, tile_count, tile_specs
-from backend.engine.chips.labelfiles import ChipContext, LabelWriter, feature_mask, make_writer
+from backend.engine.chips.labelfiles import (
+    ChipContext, LabelResult, LabelWriter, feature_mask, make_writer,
+)
 from backend.engine.chips.metadata import CellSize, ExportFacts, MapWriter, write_metadata
 from backend.engine.chips.params import (
     ClassDef, ExportParams, ExportSummary, LabelFeature, RasterSource, validate_classes,
@@ -25,6 +30,11 @@ from backend.engine.chips.params import (
 from backend.engine.chips.stats import BandStats, LabelStats
 from backend.engine.errors import Cancelled, EngineInputError
 from backend.engine.types import Progress, ShouldStop, never_stop, no_progress
+
+# Chip files are written by a few threads (GDAL and file I/O release the GIL) while the main
+# thread reads pixels and clips labels; at most MAX_IN_FLIGHT chips wait in memory.
+WRITE_THREADS = max(1, min(4, os.cpu_count() or 1))
+MAX_IN_FLIGHT = 2 * WRITE_THREADS
 
 
 @dataclass(frozen=True)
@@ -144,9 +154,16 @@ class _Export:
         (self.out_dir / "images").mkdir()
         labels = make_writer(params.metadata_format, self.out_dir, self.classes)
         self.progress(0, self.total, "exporting chips")
-        with MapWriter(self.out_dir) as maps:
-            for number, plan in enumerate(self.plans, start=1):
-                self._raster(plan, labels, maps, f"raster {number}/{len(self.plans)}")
+        with MapWriter(self.out_dir) as maps, _executor() as pool:
+            pending: deque[tuple[Future[LabelResult], list[ChipLabel], str]] = deque()
+            try:
+                for number, plan in enumerate(self.plans, start=1):
+                    self._raster(plan, labels, pool, pending, maps,
+                                 f"raster {number}/{len(self.plans)}")
+                self._collect(pending, maps, 0)
+            except BaseException:
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
         chip_count = self.index - params.start_index
         if chip_count == 0:
             raise EngineInputError(
@@ -172,8 +189,8 @@ class _Export:
             next_index=self.index, feature_count=self.label_stats.features, warnings=warnings,
         )
 
-    def _raster(self, plan: _RasterPlan, labels: LabelWriter, maps: MapWriter, where: str
-                ) -> None:
+    def _raster(self, plan: _RasterPlan, labels: LabelWriter, pool: ThreadPoolExecutor,
+                pending: _Pending, maps: MapWriter, where: str) -> None:
         params = self.params
         with ChipReader(Path(plan.source.path), params.cell_size) as reader:
             if not self.band_names:
@@ -186,9 +203,20 @@ class _Export:
                 if self.should_stop():
                     raise Cancelled("export training data was cancelled")
                 self.done += 1
-                self._chip(reader, writer, labels, maps, spec, index, centre)
+                job = self._chip(reader, writer, labels, spec, index, centre, pool)
+                if job is not None:
+                    pending.append(job)
+                    self._collect(pending, maps, MAX_IN_FLIGHT)
                 self.progress(self.done, self.total,
                               f"{self.index - params.start_index} chips exported ({where})")
+
+    def _collect(self, pending: _Pending, maps: MapWriter, keep: int) -> None:
+        """Finish written chips in order until at most ``keep`` are in flight."""
+        while len(pending) > keep:
+            future, found, name = pending.popleft()
+            result = future.result()
+            maps.add(name, result.map_label)
+            self.label_stats.add(found, result.class_pixels)
 
     def _chips(self, reader: ChipReader
                ) -> Iterator[tuple[ChipSpec, FeatureIndex, int | None]]:
@@ -215,32 +243,61 @@ class _Export:
                 yield rotated(base, angle), index, None
 
     def _chip(self, reader: ChipReader, writer: ChipWriter, labels: LabelWriter,
-              maps: MapWriter, spec: ChipSpec, index: FeatureIndex, centre: int | None) -> None:
+              spec: ChipSpec, index: FeatureIndex, centre: int | None, pool: ThreadPoolExecutor
+              ) -> tuple[Future[LabelResult], list[ChipLabel], str] | None:
+        """Read and label one chip; hand its files to the pool. None when it is skipped."""
         params = self.params
         found: list[ChipLabel]
         if centre is not None:
             one = clip_to_chip(index.features[centre], spec)
             found = [one] if one is not None else []
             if not found:
-                return
+                return None
         else:
             found = index.in_chip(spec, params.min_polygon_overlap_ratio)
             if not found and not params.output_nofeature_tiles:
-                return
+                return None
         scaled = centre is not None and params.crop_mode == "BOUNDING_BOX"
         data, valid = reader.read(spec, Resampling.bilinear if scaled else Resampling.nearest)
         if centre is not None and params.blacken_around_feature:
             valid &= feature_mask(found[0], spec.height, spec.width)
         if not valid.any():
-            return  # nothing but nodata: no use for training
+            return None  # nothing but nodata: no use for training
         data = writer.prepare(data, valid)
+        self.bands.add(data, valid)
+        self.used_features.update(label.feature.index for label in found)
         stem = f"{self.index:09d}"
         name = f"{stem}.{writer.ext}"
-        writer.write(self.out_dir / "images" / name, data, spec.transform)
-        result = labels.write(ChipContext(stem, name, spec.width, spec.height, reader.count,
-                                          spec.transform, reader.crs_wkt, found))
-        maps.add(name, result.map_label)
-        self.bands.add(data, valid)
-        self.label_stats.add(found, result.class_pixels)
-        self.used_features.update(label.feature.index for label in found)
         self.index += 1
+        context = ChipContext(stem, name, spec.width, spec.height, reader.count,
+                              spec.transform, reader.crs_wkt, found)
+        future = pool.submit(_write_chip, writer, labels, self.out_dir / "images" / name, data,
+                             context)
+        return future, found, name
+
+
+class _InlineExecutor(ThreadPoolExecutor):
+    """Runs jobs at submit time (one-core machines, where threads only add GIL hand-offs)."""
+
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def,override]
+        future: Future[object] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller via the future
+            future.set_exception(exc)
+        return future
+
+
+def _executor() -> ThreadPoolExecutor:
+    if WRITE_THREADS <= 1:
+        return _InlineExecutor(1)
+    return ThreadPoolExecutor(WRITE_THREADS, thread_name_prefix="export-chips")
+
+
+_Pending = deque[tuple[Future[LabelResult], list[ChipLabel], str]]
+
+
+def _write_chip(writer: ChipWriter, labels: LabelWriter, path: Path, data: np.ndarray,
+                context: ChipContext) -> LabelResult:
+    writer.write(path, data, context.transform)
+    return labels.write(context)

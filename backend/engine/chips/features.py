@@ -1,13 +1,12 @@
 """Label features in a raster's CRS, and the part of each that falls in a chip."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import shapely
 from pyproj import CRS, Transformer
-from shapely import affinity
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 from shapely.strtree import STRtree
@@ -89,7 +88,9 @@ class FeatureIndex:
 
     def __init__(self, features: list[MapFeature]) -> None:
         self.features = features
-        self._tree = STRtree([f.geometry for f in features])
+        self._geoms = np.asarray([f.geometry for f in features], dtype=object)
+        self._areas = np.asarray([f.area for f in features], dtype=np.float64)
+        self._tree = STRtree(self._geoms)
 
     @classmethod
     def build(
@@ -118,32 +119,66 @@ class FeatureIndex:
         when 0), clipped to it. Pieces cut by the chip edge thinner than MIN_CUT_SIDE_PX are
         dropped."""
         footprint = spec.footprint()
-        hits = sorted(int(h) for h in self._tree.query(footprint, predicate="intersects"))
-        labels = (_clip(self.features[i], spec, footprint, min_ratio) for i in hits)
-        return [label for label in labels if label is not None]
+        hits = np.sort(self._tree.query(footprint, predicate="intersects"))
+        if hits.size == 0:
+            return []
+        geoms = self._geoms[hits]
+        shapely.prepare(footprint)
+        # Most labels lie wholly inside a chip: only the others need clipping (vectorised).
+        inside = shapely.contains_properly(footprint, geoms)
+        clipped = geoms.copy()
+        if not inside.all():
+            clipped[~inside] = shapely.intersection(geoms[~inside], footprint)
+        areas = shapely.area(clipped)
+        ratios = np.where(inside, 1.0, areas / self._areas[hits])
+        keep = (areas > 0) & (ratios + 1e-9 >= min_ratio)
+        if not keep.any():
+            return []
+        pixels = shapely.transform(clipped[keep], _to_pixels(spec))
+        polygons = np.isin(shapely.get_type_id(pixels), (3, 6))
+        bounds = shapely.bounds(pixels)
+        labels = []
+        for i, pix, area, ratio, is_polygon, box_ in zip(
+            hits[keep], pixels, areas[keep], ratios[keep], polygons, bounds
+        ):
+            label = _label(self.features[i], pix, float(area), float(ratio), spec,
+                           None if not is_polygon else box_)
+            if label is not None:
+                labels.append(label)
+        return labels
 
 
 def clip_to_chip(feature: MapFeature, spec: ChipSpec) -> ChipLabel | None:
     """One feature clipped to the chip, whatever its overlap (Labeled_Tiles)."""
-    return _clip(feature, spec, spec.footprint(), 0.0)
+    clipped = feature.geometry.intersection(spec.footprint())
+    area = clipped.area
+    if area <= 0:
+        return None
+    pixels = shapely.transform(clipped, _to_pixels(spec))
+    return _label(feature, pixels, area, area / feature.area, spec)
 
 
-def _clip(
-    feature: MapFeature, spec: ChipSpec, footprint: Polygon, min_ratio: float
-) -> ChipLabel | None:
-    clipped = feature.geometry.intersection(footprint)
-    clipped_area = clipped.area
-    if clipped_area <= 0:
-        return None
-    ratio = clipped_area / feature.area
-    if ratio + 1e-9 < min_ratio:
-        return None
+def _to_pixels(spec: ChipSpec) -> Callable[[np.ndarray], np.ndarray]:
     inverse = ~spec.transform
-    matrix = [inverse.a, inverse.b, inverse.d, inverse.e, inverse.c, inverse.f]
-    pixels = polygonal(affinity.affine_transform(clipped, matrix), 0.0)
-    if pixels is None:
-        return None
-    xmin, ymin, xmax, ymax = pixels.bounds
+    matrix = np.array([[inverse.a, inverse.d], [inverse.b, inverse.e]])
+    offset = np.array([inverse.c, inverse.f])
+
+    def apply(coords: np.ndarray) -> np.ndarray:
+        return coords @ matrix + offset
+
+    return apply
+
+
+def _label(feature: MapFeature, pixels: BaseGeometry, map_area: float, ratio: float,
+           spec: ChipSpec, bounds: np.ndarray | None = None) -> ChipLabel | None:
+    if bounds is None:
+        if shapely.get_type_id(pixels) not in (3, 6):  # clipping left lines/points too
+            shape = polygonal(pixels, 0.0)
+            if shape is None:
+                return None
+            pixels = shape
+        bounds = np.asarray(pixels.bounds)
+    xmin, ymin, xmax, ymax = (float(v) for v in bounds)
     if ratio < 1 - 1e-9 and min(xmax - xmin, ymax - ymin) < MIN_CUT_SIDE_PX:
         return None
     width, height = float(spec.width), float(spec.height)
@@ -151,4 +186,4 @@ def _clip(
         min(max(xmin, 0.0), width), min(max(ymin, 0.0), height),
         min(max(xmax, 0.0), width), min(max(ymax, 0.0), height),
     )
-    return ChipLabel(feature, pixels, clipped_area, bbox, min(ratio, 1.0))
+    return ChipLabel(feature, pixels, map_area, bbox, min(ratio, 1.0))

@@ -14,6 +14,7 @@ Layouts (``<stem>`` is the chip's zero-padded index):
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -189,26 +190,35 @@ class CocoWriter:
         self.annotations: list[dict[str, Any]] = []
         self.categories = [{"id": c.value, "name": c.name, "supercategory": "none"}
                            for c in classes]
+        self._lock = threading.Lock()  # chips are written from several threads
 
     def write(self, chip: ChipContext) -> LabelResult:
+        with self._lock:
+            self._add(chip)
+        return LabelResult(COCO_FILE)
+
+    def _add(self, chip: ChipContext) -> None:
         image_id = int(chip.stem)
         self.images.append({"id": image_id, "file_name": f"images/{chip.image_name}",
                             "width": chip.width, "height": chip.height})
         for label in chip.labels:
-            xmin, ymin, xmax, ymax = label.bbox
+            xmin, ymin, xmax, ymax = (round(v, 2) for v in label.bbox)
             self.annotations.append({
                 "id": len(self.annotations) + 1,
                 "image_id": image_id,
                 "category_id": label.feature.class_value,
-                "bbox": [round(xmin, 2), round(ymin, 2), round(xmax - xmin, 2),
-                         round(ymax - ymin, 2)],
+                "bbox": [xmin, ymin, round(xmax - xmin, 2), round(ymax - ymin, 2)],
                 "segmentation": coco_polygons(label.pixels),
                 "area": round(float(label.pixels.area), 2),
                 "iscrowd": 0,
             })
-        return LabelResult(COCO_FILE)
 
     def finish(self) -> None:
+        # Threads finish chips out of order: sort by image, then number the annotations.
+        self.images.sort(key=lambda image: int(image["id"]))
+        self.annotations.sort(key=lambda item: (int(item["image_id"]), int(item["id"])))
+        for number, annotation in enumerate(self.annotations, start=1):
+            annotation["id"] = number
         document = {
             "info": {"description": "Exported by Rasterlab", "version": "1.0"},
             "licenses": [],

@@ -46,69 +46,93 @@ class Running:
 class BandStats:
     """Per-band min, max and pooled moments (M1 = mean, M2 = sum of squared deviations).
 
-    Each chip's moments are merged with Chan's parallel formula, so memory stays constant and
-    several exports can be pooled the same way.
+    8- and 16-bit integer data are counted in per-band histograms (exact and cheap per chip);
+    other types merge each chip's moments with Chan's parallel formula. Memory stays constant
+    either way, and several exports can be pooled the same way.
     """
 
     def __init__(self, count: int) -> None:
-        self.num = np.zeros(count, dtype=np.int64)
-        self.m1 = np.zeros(count, dtype=np.float64)
-        self.m2 = np.zeros(count, dtype=np.float64)
-        self.minimum = np.full(count, np.inf)
-        self.maximum = np.full(count, -np.inf)
+        self.count = count
+        self._num = np.zeros(count, dtype=np.int64)
+        self._m1 = np.zeros(count, dtype=np.float64)
+        self._m2 = np.zeros(count, dtype=np.float64)
+        self._min = np.full(count, np.inf)
+        self._max = np.full(count, -np.inf)
+        self._hist: np.ndarray | None = None
+        self._offset = 0
 
     def add(self, data: np.ndarray, valid: np.ndarray) -> None:
         """Add one chip's valid pixels (data [bands, h, w], valid [h, w])."""
-        values = data[:, valid] if not valid.all() else data.reshape(data.shape[0], -1)
-        n = values.shape[1]
-        if n == 0:
+        if data.dtype.kind in "ui" and data.dtype.itemsize <= 2:
+            self._add_histogram(data, valid)
             return
-        if np.issubdtype(values.dtype, np.floating):
-            finite = np.isfinite(values).all(axis=0)
-            values = values[:, finite]
-            n = values.shape[1]
-            if n == 0:
-                return
-        chip = values.astype(np.float64)
+        values = data.reshape(data.shape[0], -1) if valid.all() else data[:, valid]
+        if values.dtype.kind == "f":
+            values = values[:, np.isfinite(values).all(axis=0)]
+        if values.shape[1] == 0:
+            return
+        self._merge(values.shape[1], values.min(axis=1).astype(np.float64),
+                    values.max(axis=1).astype(np.float64), values.astype(np.float64))
+
+    def _add_histogram(self, data: np.ndarray, valid: np.ndarray) -> None:
+        if self._hist is None:
+            self._offset = -int(np.iinfo(data.dtype).min)
+            bins = int(np.iinfo(data.dtype).max) + self._offset + 1
+            self._hist = np.zeros((self.count, bins), dtype=np.int64)
+        whole = valid.all()
+        for band in range(self.count):
+            values = data[band].ravel() if whole else data[band][valid]
+            if self._offset:
+                values = values.astype(np.int64) + self._offset
+            self._hist[band] += np.bincount(values, minlength=self._hist.shape[1])
+
+    def _merge(self, n: int, low: np.ndarray, high: np.ndarray, chip: np.ndarray) -> None:
         mean = chip.mean(axis=1)
         m2 = np.square(chip - mean[:, None]).sum(axis=1)
-        self.minimum = np.minimum(self.minimum, chip.min(axis=1))
-        self.maximum = np.maximum(self.maximum, chip.max(axis=1))
-        total = self.num + n
-        delta = mean - self.m1
-        self.m2 += m2 + delta * delta * self.num * n / total
-        self.m1 += delta * n / total
-        self.num = total
+        self._min = np.minimum(self._min, low)
+        self._max = np.maximum(self._max, high)
+        total = self._num + n
+        delta = mean - self._m1
+        self._m2 += m2 + delta * delta * self._num * n / total
+        self._m1 += delta * n / total
+        self._num = total
 
-    def std(self) -> np.ndarray:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(self.num > 0, np.sqrt(self.m2 / np.maximum(self.num, 1)), 0.0)
+    def moments(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(num, min, max, mean, M2) per band; min/max are 0 for bands without pixels."""
+        if self._hist is None:
+            num, m1, m2 = self._num, self._m1, self._m2
+            low = np.where(num > 0, self._min, 0.0)
+            high = np.where(num > 0, self._max, 0.0)
+            return num.copy(), low, high, m1.copy(), m2.copy()
+        values = np.arange(self._hist.shape[1], dtype=np.float64) - self._offset
+        num = self._hist.sum(axis=1)
+        safe = np.maximum(num, 1)
+        mean = (self._hist * values).sum(axis=1) / safe
+        m2 = (self._hist * np.square(values[None, :] - mean[:, None])).sum(axis=1)
+        low, high = np.zeros(self.count), np.zeros(self.count)
+        for band in range(self.count):
+            present = np.flatnonzero(self._hist[band])
+            if present.size:
+                low[band], high[band] = values[present[0]], values[present[-1]]
+        return num, low, high, mean, m2
 
-    def _band(self, i: int) -> tuple[float, float]:
-        if self.num[i] == 0:
-            return 0.0, 0.0
-        return float(self.minimum[i]), float(self.maximum[i])
+    def table(self) -> list[tuple[float, float, float, float, float, float, int]]:
+        """(min, max, mean, std, M1, M2, num) per band; std = sqrt(M2 / num)."""
+        num, low, high, mean, m2 = self.moments()
+        std = np.sqrt(m2 / np.maximum(num, 1))
+        return [(float(low[i]), float(high[i]), float(mean[i]), float(std[i]), float(mean[i]),
+                 float(m2[i]), int(num[i])) for i in range(self.count)]
 
     def state_json(self, names: Sequence[str]) -> list[dict[str, Any]]:
         """``BandStatsState`` of esri_accumulated_stats.json."""
-        std = self.std()
-        out = []
-        for i, name in enumerate(names):
-            low, high = self._band(i)
-            out.append({"BandName": name, "Min": low, "Max": high, "Mean": float(self.m1[i]),
-                        "StdDev": float(std[i]), "M1": float(self.m1[i]),
-                        "M2": float(self.m2[i]), "Num": int(self.num[i])})
-        return out
+        return [{"BandName": name, "Min": low, "Max": high, "Mean": mean, "StdDev": std,
+                 "M1": m1, "M2": m2, "Num": num}
+                for name, (low, high, mean, std, m1, m2, num) in zip(names, self.table())]
 
     def all_tiles_json(self, names: Sequence[str]) -> list[dict[str, Any]]:
         """``AllTilesStats`` of esri_model_definition.emd."""
-        std = self.std()
-        out = []
-        for i, name in enumerate(names):
-            low, high = self._band(i)
-            out.append({"BandName": name, "Min": low, "Max": high, "Mean": float(self.m1[i]),
-                        "StdDev": float(std[i])})
-        return out
+        return [{"BandName": name, "Min": low, "Max": high, "Mean": mean, "StdDev": std}
+                for name, (low, high, mean, std, *_rest) in zip(names, self.table())]
 
 
 @dataclass

@@ -12,6 +12,8 @@ emd.py
 emd_types.py
     EmdClass(value, name, color, extras), CellSize(x, y, wkid, latest_wkid),
     NormalizationStats(band_*_values, scaled_*_values, extras)
+emd_fields.py / emd_values.py / emd_classes.py (internal)
+    FIELDS: the emd key <-> Emd field table, and the tolerant converters
 families.py
     model_family(emd: Emd) -> FamilyInfo(family, runnable, reason, architecture)
     architecture(emd: Emd) -> str | None, KNOWN_MODEL_TYPES, MODEL_TYPE_FAMILY, ARCH_FAMILY
@@ -20,16 +22,16 @@ arguments.py
                                                        choices, minimum, maximum)]
     coerce_arguments(emd: Emd, given: dict) -> dict
 package.py
-    inspect_dlpk(path, limits=PackageLimits()) -> DlpkInfo(emd, emd_name, members,
-                                                         total_size, model_file)
-    extract_dlpk(path, dest_dir, limits=PackageLimits(), progress=..., should_stop=...)
+    inspect_dlpk(path, limits=DEFAULT_LIMITS) -> DlpkInfo(emd, emd_name, members,
+                                                        total_size, model_file)
+    extract_dlpk(path, dest_dir, limits=DEFAULT_LIMITS, progress=..., should_stop=...)
         -> DlpkInfo
     write_dlpk(folder, out_path) -> Path
     rewrite_emd(package_path, emd, out_path=None) -> Path
     sha256_file(path) -> str
 archive.py
     PackageLimits(max_members, max_total_size, max_compression_ratio, ratio_min_size,
-                  max_emd_size), MemberInfo(name, size)
+                  max_emd_size), DEFAULT_LIMITS, MemberInfo(name, size)
 weights.py (imports torch; loaded lazily from this package)
     load_state_dict(path) -> dict[str, torch.Tensor]
 errors.py

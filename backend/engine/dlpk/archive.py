@@ -40,6 +40,9 @@ class PackageLimits:
     max_emd_size: int = 4 * _MiB
 
 
+DEFAULT_LIMITS = PackageLimits()
+
+
 @dataclass(frozen=True)
 class MemberInfo:
     name: str
@@ -78,7 +81,9 @@ def _check_kind(info: zipfile.ZipInfo) -> None:
     mode = info.external_attr >> 16
     kind = stat.S_IFMT(mode)
     if stat.S_ISLNK(mode):
-        raise PackageError(f"package member {info.filename!r} is a symbolic link; links are refused")
+        raise PackageError(
+            f"package member {info.filename!r} is a symbolic link; links are refused"
+        )
     if kind not in (0, stat.S_IFREG, stat.S_IFDIR):
         raise PackageError(f"package member {info.filename!r} is not a regular file")
     if info.flag_bits & 0x1:

@@ -27,15 +27,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from backend.engine.dlpk.emd_fields import (
-    FIELDS,
-    FIELDS_BY_KEY,
-    MISSING,
-    class_key_style,
-    dump_class,
-    to_json,
-)
+from backend.engine.dlpk.emd_classes import class_key_style, dump_class
+from backend.engine.dlpk.emd_fields import FIELDS, FIELDS_BY_KEY
 from backend.engine.dlpk.emd_types import CellSize, ClassKeyStyle, EmdClass, NormalizationStats
+from backend.engine.dlpk.emd_values import MISSING, to_json
 from backend.engine.errors import EngineInputError
 
 RASTERLAB_ARCH_KEY = "rasterlab_arch"

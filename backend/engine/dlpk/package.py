@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import IO
 
 from backend.engine.dlpk.archive import (
+    DEFAULT_LIMITS,
     CheckedMember,
     MemberInfo,
     PackageLimits,
@@ -138,7 +139,7 @@ def _inspect_open(
     return info, checked
 
 
-def inspect_dlpk(path: Path, limits: PackageLimits = PackageLimits()) -> DlpkInfo:
+def inspect_dlpk(path: Path, limits: PackageLimits = DEFAULT_LIMITS) -> DlpkInfo:
     """Check a package and read its .emd; raises PackageError saying what is wrong."""
     with _open_zip(Path(path)) as archive:
         return _inspect_open(archive, limits)[0]
@@ -160,7 +161,7 @@ def _copy(src: IO[bytes], dst: IO[bytes], limit: int, should_stop: ShouldStop) -
 def extract_dlpk(
     path: Path,
     dest_dir: Path,
-    limits: PackageLimits = PackageLimits(),
+    limits: PackageLimits = DEFAULT_LIMITS,
     progress: Progress = no_progress,
     should_stop: ShouldStop = never_stop,
 ) -> DlpkInfo:
@@ -183,7 +184,9 @@ def extract_dlpk(
             for member in checked:
                 target = (work / member.path).resolve()
                 if not target.is_relative_to(root):  # belt and braces after member_path
-                    raise PackageError(f"package member {member.info.filename!r} escapes the folder")
+                    raise PackageError(
+                        f"package member {member.info.filename!r} escapes the folder"
+                    )
                 target.parent.mkdir(parents=True, exist_ok=True)
                 progress(done, info.total_size, f"extracting {member.path}")
                 with archive.open(member.info) as src, open(target, "xb") as dst:
@@ -262,7 +265,7 @@ def rewrite_emd(package_path: Path, emd: Emd, out_path: Path | None = None) -> P
     package_path = Path(package_path)
     target = Path(out_path) if out_path is not None else package_path
     with _open_zip(package_path) as source:
-        info, _ = _inspect_open(source, PackageLimits())
+        info, _ = _inspect_open(source, DEFAULT_LIMITS)
         _check_emd(emd, info.emd_name, [m.name for m in info.members])
         with _atomic_target(target) as tmp:
             with zipfile.ZipFile(tmp, "w", allowZip64=True) as out:

@@ -10,7 +10,7 @@ caller leaves them unclassified.
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Iterable, Iterator, Sized
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sized
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from backend.engine.errors import Cancelled, EngineError, EngineInputError
 from backend.engine.inference.batching import gpu_memory_guard, to_model_input
 from backend.engine.inference.classes import classifier_class
 from backend.engine.inference.protocols import OBJECT_CLASSIFICATION, PredictorLike
+from backend.engine.inference.planning import pick_fields
 from backend.engine.inference.reading import GridReader, open_raster, processing_grid
 from backend.engine.inference.tiling import PixelWindow
 from backend.engine.types import Progress, ShouldStop, never_stop, no_progress
@@ -39,6 +40,11 @@ class ClassifyObjectsArgs:
     cell_size: float | None = None
     crop_size_fixed: bool = True
     blacken_around_feature: bool = False
+
+    @classmethod
+    def from_arguments(cls, arguments: Mapping[str, Any]) -> ClassifyObjectsArgs:
+        """From coerced model arguments plus emd CropSizeFixed/BlackenAroundFeature; others ignored."""
+        return cls(**pick_fields(cls, arguments))
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,10 @@ import json
 import os
 import tempfile
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import rasterio
@@ -40,7 +41,7 @@ from backend.engine.inference.classes import (
     default_predict_background,
     value_table,
 )
-from backend.engine.inference.planning import part_grid
+from backend.engine.inference.planning import part_grid, pick_fields
 from backend.engine.inference.protocols import PIXEL_CLASSIFICATION, ClassInfo, PredictorLike
 from backend.engine.inference.reading import GridReader
 from backend.engine.inference.tiling import ChipSpec, PartSpec, PixelWindow
@@ -55,6 +56,11 @@ class ClassifyPixelsArgs:
     batch_size: int = 4
     predict_background: bool | None = None  # None: the ArcGIS default for the class table
     tile_size: int | None = None
+
+    @classmethod
+    def from_arguments(cls, arguments: Mapping[str, Any]) -> ClassifyPixelsArgs:
+        """From coerced model arguments (``dlpk.arguments.coerce_arguments``); others ignored."""
+        return cls(**pick_fields(cls, arguments))
 
 
 def classify_pixels_part(
@@ -95,7 +101,7 @@ def classify_pixels_part(
         "count": 1,
         "dtype": dtype.name,
         "crs": grid.crs,
-        "transform": grid.transform * Affine.translation(inner.col_off, inner.row_off),
+        "transform": grid.transform @ Affine.translation(inner.col_off, inner.row_off),
         "nodata": nodata,
         "tiled": True,
         "blockxsize": 256,
@@ -141,8 +147,8 @@ def _argmax(probs: np.ndarray, n_classes: int, chip: int, background: bool) -> n
             f"the model returned scores of shape {probs.shape}; expected [batch, {n_classes + 1}, {chip}, {chip}]"
         )
     if background or n_classes == 0:
-        return probs.argmax(axis=1)
-    return probs[:, 1:].argmax(axis=1) + 1
+        return np.asarray(probs.argmax(axis=1), dtype=np.intp)
+    return np.asarray(probs[:, 1:].argmax(axis=1) + 1, dtype=np.intp)
 
 
 def _centre(chip: ChipSpec, values: np.ndarray) -> np.ndarray:
@@ -194,7 +200,7 @@ def merge_classified_parts(
     r0 = min(o[2] for o in offsets)
     width = max(o[1] + o[3] for o in offsets) - c0
     height = max(o[2] + o[4] for o in offsets) - r0
-    transform = ref_t * Affine.translation(c0, r0)
+    transform = ref_t @ Affine.translation(c0, r0)
     cmap = class_colormap(classes, int(nodata if nodata is not None else 0))
     out = Path(out_cog_path)
     progress(0, 1, "writing classified raster")

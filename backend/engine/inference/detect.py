@@ -18,9 +18,10 @@ Rules applied to each chip's detections (esri-dlpk.md §5.4-5.5), in processing-
 """
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from affine import Affine
@@ -37,7 +38,7 @@ from backend.engine.inference.batching import (
 )
 from backend.engine.inference.classes import detector_class
 from backend.engine.inference.features import FeatureFileWriter, FeatureSink, MapProjector
-from backend.engine.inference.planning import part_grid
+from backend.engine.inference.planning import part_grid, pick_fields
 from backend.engine.inference.protocols import (
     INSTANCE_DETECTION,
     OBJECT_DETECTION,
@@ -64,6 +65,11 @@ class DetectArgs:
     exclude_pad_detections: bool = True
     return_bboxes: bool = False
     tile_size: int | None = None
+
+    @classmethod
+    def from_arguments(cls, arguments: Mapping[str, Any]) -> DetectArgs:
+        """From coerced model arguments (``dlpk.arguments.coerce_arguments``); others ignored."""
+        return cls(**pick_fields(cls, arguments))
 
     def validate(self) -> None:
         if self.batch_size < 1:
@@ -202,16 +208,17 @@ def chip_detections(
 
 
 def _touches_inner_edge(ctx: _ChipContext, b: np.ndarray) -> bool:
-    """Box within EDGE_TOLERANCE_PX of a chip side that does not lie on/beyond the raster edge."""
+    """Box reaching into the outer EDGE_TOLERANCE_PX pixels of a chip side that is not on or
+    beyond the raster edge (an edge at 0 or 1 touches the first two pixel columns)."""
     w = ctx.chip.window
     c = float(w.width)
     x0, y0, x1, y1 = (float(v) for v in b)
     tol = EDGE_TOLERANCE_PX
     return (
-        (x0 <= tol and w.col_off > 0)
-        or (y0 <= tol and w.row_off > 0)
-        or (x1 >= c - tol and w.col_end < ctx.part.grid_width)
-        or (y1 >= c - tol and w.row_end < ctx.part.grid_height)
+        (x0 < tol and w.col_off > 0)
+        or (y0 < tol and w.row_off > 0)
+        or (x1 > c - tol and w.col_end < ctx.part.grid_width)
+        or (y1 > c - tol and w.row_end < ctx.part.grid_height)
     )
 
 
@@ -219,7 +226,8 @@ def _instance(ctx: _ChipContext, b: np.ndarray, mask: np.ndarray | None) -> Base
     """Geometry of an instance owned by this chip (mask centroid rule), else None."""
     ox, oy = ctx.chip.window.col_off, ctx.chip.window.row_off
     x0, y0, x1, y1 = (float(v) for v in b)
-    rows = cols = np.empty(0)
+    rows: np.ndarray = np.empty(0, dtype=np.intp)
+    cols: np.ndarray = rows
     if mask is not None:
         rows, cols = np.nonzero(mask)
     if len(rows):

@@ -1,7 +1,8 @@
 """Planning a tiled inference run: validate inputs once, then split it into parts for workers."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -77,3 +78,9 @@ def part_grid(raster_path: Path | str, part: PartSpec) -> RasterGrid:
             f"run the job again"
         )
     return grid
+
+
+def pick_fields(cls: type, arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """The entries of ``arguments`` that are fields of dataclass ``cls`` (others are ignored)."""
+    names = {f.name for f in fields(cls)}
+    return {k: v for k, v in arguments.items() if k in names}

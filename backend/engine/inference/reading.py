@@ -108,7 +108,7 @@ def extent_window(grid: RasterGrid, geometry_4326: dict[str, Any], raster_name: 
     if not xs:
         raise EngineInputError("the processing extent has no coordinates")
     inv = ~grid.transform
-    corners = [inv * (x, y) for x in (min(xs), max(xs)) for y in (min(ys), max(ys))]
+    corners = [inv @ (x, y) for x in (min(xs), max(xs)) for y in (min(ys), max(ys))]
     cols = [c for c, _ in corners]
     rows = [r for _, r in corners]
     c0, r0 = math.floor(min(cols) + _SNAP), math.floor(min(rows) + _SNAP)
@@ -125,8 +125,8 @@ def extent_window(grid: RasterGrid, geometry_4326: dict[str, Any], raster_name: 
 
 def _grid_bounds(grid: RasterGrid) -> tuple[float, float, float, float]:
     t = grid.transform
-    xs = [(t * (c, r))[0] for c in (0, grid.width) for r in (0, grid.height)]
-    ys = [(t * (c, r))[1] for c in (0, grid.width) for r in (0, grid.height)]
+    xs = [(t @ (c, r))[0] for c in (0, grid.width) for r in (0, grid.height)]
+    ys = [(t @ (c, r))[1] for c in (0, grid.width) for r in (0, grid.height)]
     return min(xs), min(ys), max(xs), max(ys)
 
 

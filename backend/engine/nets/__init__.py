@@ -1,0 +1,40 @@
+"""torchvision architectures in arcgis.learn layouts, and predictors for inference.
+
+Public API:
+
+build.py
+    build_model(model_type, backbone, num_classes, in_channels, chip_size, *, image_mean=None,
+                image_std=None, pretrained_backbone=True) -> torch.nn.Module
+        model_type: FasterRCNN (resnet50 | mobilenet_v3_large), RetinaNet (resnet50),
+        SingleShotDetector / SSD (mobilenet_v3_large), MaskRCNN (resnet50 | resnet101 |
+        resnet152), UnetClassifier (resnet18/34/50/101), DeepLab (resnet50/101),
+        FeatureClassifier (resnet18..152). num_classes = N user classes (N+1 outputs except
+        FeatureClassifier). Nothing is downloaded.
+    default_image_stats(in_channels) -> (mean, std); IMAGENET_MEAN, IMAGENET_STD
+catalog.py
+    arch_spec(model_type) -> ArchSpec(name, model_type, family, backbones, default_backbone,
+        model_configuration, inference_function, esri_native, ...); ARCHS;
+    family constants OBJECT_DETECTION, INSTANCE_DETECTION, PIXEL_CLASSIFICATION,
+    OBJECT_CLASSIFICATION
+backbones.py
+    backbone_checkpoint(backbone) -> Path | None; describe_backbone_init(backbone) -> str;
+    adapt_first_conv(model, in_channels)
+heads.py
+    class_heads(arch) -> tuple[ClassHead, ...]; backbone_of(arch, model) -> nn.Module
+normalization.py
+    InputScaling (unit(x), normalized(x), detector_mean_std(), normalization_stats()),
+    scaling_from_band_stats(mins, maxs, means, stds, is_8bit_rgb), scaling_from_emd(emd)
+detection.py
+    internal_sizes(chip_size) -> (min_size, max_size); set_detector_thresholds(model, score, nms)
+predictor.py
+    Detections(boxes, scores, labels, masks); Predictor (Protocol); TorchPredictor
+    load_predictor(model_dir: Path, emd: Emd, device: str = "cpu") -> Predictor
+    model_for_emd(emd) -> (nn.Module, ArchSpec, InputScaling); resolve_arch(emd);
+    load_weights(path); weights_path(model_dir, emd)
+"""
+from __future__ import annotations
+
+from backend.engine.nets.build import build_model
+from backend.engine.nets.catalog import ARCHS, ArchSpec, arch_spec
+
+__all__ = ["ARCHS", "ArchSpec", "arch_spec", "build_model"]

@@ -19,6 +19,7 @@ from torch import nn
 from backend.engine.dlpk.emd import Emd
 from backend.engine.dlpk.emd_types import EmdClass
 from backend.engine.dlpk.families import architecture, model_family
+from backend.engine.dlpk.weights import load_state_dict
 from backend.engine.errors import EngineInputError
 from backend.engine.nets.build import build_model
 from backend.engine.nets.catalog import (
@@ -141,13 +142,44 @@ class TorchPredictor:
         return index.cpu().numpy().astype(np.int64), confidence.cpu().numpy().astype(np.float32)
 
 
-def _load_weights(path: Path) -> dict[str, torch.Tensor]:
-    from backend.engine.dlpk.weights import load_state_dict
-
+def load_weights(path: Path) -> dict[str, torch.Tensor]:
+    """A package's state_dict (safe loading), without any DataParallel "module." prefix."""
     state = load_state_dict(path)
-    if set(state) == {"model", "opt"}:  # fastai Learner.save(with_opt=True)
-        state = state["model"]
     return {k.removeprefix("module."): v for k, v in state.items()}
+
+
+def weights_path(model_dir: Path, emd: Emd) -> Path:
+    """The ModelFile of an extracted package; EngineInputError when it is missing."""
+    if not emd.model_file:
+        raise EngineInputError("the .emd has no ModelFile")
+    name = Path(emd.model_file.replace("\\", "/"))
+    path = name if name.is_absolute() else Path(model_dir) / name
+    if not path.is_file():
+        path = Path(model_dir) / name.name  # written on another machine; look at the root
+    if not path.is_file():
+        raise EngineInputError(f"the package has no weights file {emd.model_file!r}")
+    return path
+
+
+def _mismatch(model: nn.Module, state: Mapping[str, torch.Tensor]) -> str:
+    """Why `state` does not load strictly into `model` ("" when it does)."""
+    expected = model.state_dict()
+    optional = {k for k in expected if k.endswith("num_batches_tracked")}
+    missing = [k for k in expected if k not in state and k not in optional]
+    unexpected = [k for k in state if k not in expected and not k.endswith("num_batches_tracked")]
+    wrong = [
+        f"{k} {tuple(state[k].shape)} instead of {tuple(v.shape)}"
+        for k, v in expected.items()
+        if k in state and tuple(state[k].shape) != tuple(v.shape)
+    ]
+    parts = []
+    if wrong:
+        parts.append("shape " + "; ".join(wrong[:3]))
+    if missing:
+        parts.append(f"{len(missing)} missing, e.g. {missing[0]}")
+    if unexpected:
+        parts.append(f"{len(unexpected)} unexpected, e.g. {unexpected[0]}")
+    return ", ".join(parts)
 
 
 def resolve_arch(emd: Emd) -> tuple[ArchSpec, str]:
@@ -198,21 +230,16 @@ def model_for_emd(emd: Emd) -> tuple[nn.Module, ArchSpec, InputScaling]:
 def load_predictor(model_dir: Path, emd: Emd, device: str = "cpu") -> Predictor:
     """Rebuild the package's model in `model_dir` (an extracted package) on `device`."""
     model, spec, scaling = model_for_emd(emd)
-    if not emd.model_file:
-        raise EngineInputError("the .emd has no ModelFile")
-    weights = Path(emd.model_file.replace("\\", "/"))
-    path = weights if weights.is_absolute() else Path(model_dir) / weights
-    if not path.is_file():
-        raise EngineInputError(f"the package has no weights file {emd.model_file!r}")
-    state = _load_weights(path)
-    try:
-        model.load_state_dict(state, strict=True)
-    except RuntimeError as exc:
+    path = weights_path(model_dir, emd)
+    state = load_weights(path)
+    problem = _mismatch(model, state)
+    if problem:
         raise EngineInputError(
-            f"the weights in {path.name} do not fit a {spec.name} with "
-            f"{len(emd.classes)} classes and {len(band_indices(emd))} bands: "
-            f"{str(exc).splitlines()[0]}"
-        ) from None
+            f"the weights in {path.name} do not fit a {spec.name} with {len(emd.classes)} "
+            f"classes and {len(band_indices(emd))} bands ({problem}); check Classes, "
+            "ExtractBands and ModelParameters.backbone in the .emd"
+        )
+    model.load_state_dict(state, strict=True)
     target = torch.device(device)
     model.eval().to(target)
     return TorchPredictor(

@@ -1,0 +1,2 @@
+"""API routes of the models app; each feature adds its urlpatterns here."""
+urlpatterns: list = []

@@ -1,0 +1,6 @@
+"""Job kinds of the models app: training and inference register here (one line each)."""
+from __future__ import annotations
+
+
+def register() -> None:
+    """Register the app's job kinds with apps.jobs."""

@@ -1,0 +1,406 @@
+"""`train()`: from an export folder to a model package (Train Deep Learning Model)."""
+from __future__ import annotations
+
+import contextlib
+import copy
+import math
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from backend.engine.chips.reader import TrainingFolder, band_stats_from_chips
+from backend.engine.errors import Cancelled, EngineInputError
+from backend.engine.nets.backbones import describe_backbone_init
+from backend.engine.nets.build import build_model
+from backend.engine.nets.catalog import ArchSpec, arch_spec
+from backend.engine.nets.heads import backbone_of
+from backend.engine.nets.normalization import InputScaling, scaling_from_band_stats
+from backend.engine.training import emd_writer
+from backend.engine.training.config import EpochReport, PretrainedSource, TrainConfig, TrainResult
+from backend.engine.training.data import (
+    ChipDataset,
+    DataSpec,
+    check_format,
+    collate_dense,
+    collate_detection,
+    split_indices,
+)
+from backend.engine.training.finetune import check_compatible, load_pretrained
+from backend.engine.training.lr_finder import find_lr
+from backend.engine.training.package import characteristics_dir, write_package
+from backend.engine.training.plots import lr_finder_plot
+from backend.engine.training.tasks import Evaluation, evaluate, to_device, training_loss
+from backend.engine.types import Progress, ShouldStop, never_stop, no_progress
+
+STATS_SAMPLE_LIMIT = 500  # chips read to compute band statistics when the export has none
+MESSAGE_INTERVAL_S = 1.0  # how often the loss in the progress message is refreshed
+
+
+@dataclass(frozen=True)
+class _Setup:
+    spec: ArchSpec
+    backbone: str
+    chip_size: int
+    bands: int
+    scaling: InputScaling
+    device: torch.device
+
+
+def _device(name: str) -> torch.device:
+    if name == "cuda":
+        if not torch.cuda.is_available():
+            raise EngineInputError(
+                "a GPU was requested but this worker has no CUDA device; choose CPU or run the "
+                "job on a GPU worker"
+            )
+        return torch.device("cuda")
+    return torch.device("cpu")
+
+
+def _scaling(folder: TrainingFolder) -> InputScaling:
+    if folder.is_8bit_rgb:
+        return scaling_from_band_stats((), (), (), (), True)
+    stats = folder.band_stats or band_stats_from_chips(folder.samples, limit=STATS_SAMPLE_LIMIT)
+    if len(stats) != folder.band_count:
+        raise EngineInputError(
+            f"the export's band statistics cover {len(stats)} bands but its chips have "
+            f"{folder.band_count}; export the training data again"
+        )
+    return scaling_from_band_stats(
+        [s.minimum for s in stats], [s.maximum for s in stats],
+        [s.mean for s in stats], [s.std for s in stats], False,
+    )
+
+
+def _setup(config: TrainConfig, folder: TrainingFolder, pretrained: PretrainedSource | None) -> _Setup:
+    config.validate()
+    spec = arch_spec(config.model_type)
+    default = pretrained.emd.backbone_name if pretrained is not None else None
+    backbone = spec.check_backbone(config.backbone or default or spec.default_backbone)
+    check_format(spec.family, spec.name, folder.metadata_format)
+    if not folder.classes:
+        raise EngineInputError("the training data defines no classes")
+    if not folder.samples:
+        raise EngineInputError("the training data holds no labelled chips")
+    chip_size = config.chip_size or max(folder.chip_size)
+    setup = _Setup(spec, backbone, chip_size, folder.band_count, _scaling(folder), _device(config.device))
+    if pretrained is not None:
+        check_compatible(spec, backbone, folder.band_count, pretrained)
+    return setup
+
+
+def train(
+    config: TrainConfig,
+    folder: TrainingFolder,
+    out_dir: Path,
+    progress: Progress = no_progress,
+    should_stop: ShouldStop = never_stop,
+    on_epoch: Callable[[EpochReport], None] | None = None,
+    pretrained: PretrainedSource | None = None,
+) -> TrainResult:
+    """Train `config.model_type` on an export folder and write `<out_dir>/<out_name>/`.
+
+    Raises EngineInputError for unusable input (before writing anything) and Cancelled when
+    `should_stop()` turns true (checked before every batch); in both cases, and on any other
+    error, the partial model folder is removed.
+    """
+    setup = _setup(config, folder, pretrained)
+    out_dir = Path(out_dir)
+    model_dir = out_dir / config.out_name
+    if model_dir.exists() and any(model_dir.iterdir()):
+        raise EngineInputError(f"{model_dir} already exists; choose another out_name")
+    created_out_dir = not out_dir.exists()
+    model_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        return _Trainer(config, folder, setup, model_dir, progress, should_stop, on_epoch, pretrained).run()
+    except BaseException:
+        shutil.rmtree(model_dir, ignore_errors=True)
+        if created_out_dir:
+            with contextlib.suppress(OSError):
+                out_dir.rmdir()
+        raise
+
+
+class _Trainer:
+    def __init__(
+        self,
+        config: TrainConfig,
+        folder: TrainingFolder,
+        setup: _Setup,
+        model_dir: Path,
+        progress: Progress,
+        should_stop: ShouldStop,
+        on_epoch: Callable[[EpochReport], None] | None,
+        pretrained: PretrainedSource | None,
+    ) -> None:
+        self.config, self.folder, self.setup = config, folder, setup
+        self.spec, self.device = setup.spec, setup.device
+        self.model_dir = model_dir
+        self.progress, self.should_stop, self.on_epoch = progress, should_stop, on_epoch
+        self.pretrained = pretrained
+        self.family = setup.spec.family
+        self.class_names = tuple(c.name for c in folder.classes)
+        self.cuda = self.device.type == "cuda"
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.cuda)
+        self.done = 0
+        self.total = 1
+
+    # --- set-up ------------------------------------------------------------------------------
+
+    def autocast(self) -> contextlib.AbstractContextManager[Any]:
+        if self.cuda:
+            return torch.autocast("cuda", dtype=torch.float16)
+        return contextlib.nullcontext()
+
+    def _model(self) -> nn.Module:
+        torch.manual_seed(self.config.seed)
+        mean, std = self.setup.scaling.detector_mean_std()
+        model = build_model(
+            self.spec.name, self.setup.backbone, len(self.folder.classes), self.setup.bands,
+            self.setup.chip_size, image_mean=mean, image_std=std,
+        )
+        if self.pretrained is not None:
+            values = tuple(c.value for c in self.folder.classes)
+            report = load_pretrained(model, self.spec, values, self.pretrained)
+            self.progress(0, self.total, report.message())
+        else:
+            self.progress(0, self.total, describe_backbone_init(self.setup.backbone))
+        return model.to(self.device)
+
+    def _loaders(self) -> tuple[DataLoader[Any], DataLoader[Any] | None]:
+        samples = self.folder.samples
+        train_idx, valid_idx = split_indices(len(samples), self.config.validation_percentage, self.config.seed)
+        spec = DataSpec(
+            family=self.family,
+            metadata_format=self.folder.metadata_format,
+            classes=tuple(self.folder.classes),
+            scaling=self.setup.scaling,
+            chip_size=self.setup.chip_size,
+            unit_inputs=self.spec.torchvision_detector,
+        )
+        augment = self.folder.image_space_used.upper() == "MAP_SPACE"
+        self.train_set = ChipDataset([samples[i] for i in train_idx], spec, augment, self.config.seed)
+        collate = collate_detection if self.spec.torchvision_detector else collate_dense
+        bs = self.config.batch_size
+        common: dict[str, Any] = {
+            "batch_size": bs,
+            "collate_fn": collate,
+            "num_workers": self.config.num_workers,
+            "pin_memory": self.cuda,
+        }
+        generator = torch.Generator().manual_seed(self.config.seed)
+        # A last batch of one sample breaks batch-norm layers in training mode.
+        drop_last = len(train_idx) > bs and len(train_idx) % bs == 1
+        train_loader = DataLoader(self.train_set, shuffle=True, generator=generator, drop_last=drop_last, **common)
+        valid_loader = None
+        if valid_idx:
+            valid_set = ChipDataset([samples[i] for i in valid_idx], spec, False, self.config.seed)
+            valid_loader = DataLoader(valid_set, shuffle=False, **common)
+        return train_loader, valid_loader
+
+    # --- steps -------------------------------------------------------------------------------
+
+    def _check_stop(self) -> None:
+        if self.should_stop():
+            raise Cancelled("training cancelled")
+
+    def _step(self, images: Any, targets: Any) -> torch.Tensor:
+        images, targets = to_device(images, targets, self.device, self.cuda)
+        with self.autocast():
+            loss = training_loss(self.family, self.model, images, targets)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        return loss.detach()
+
+    def _find_lr(self, loader: DataLoader[Any], offset: int) -> float:
+        def batches() -> Iterator[tuple[Any, Any]]:
+            return iter(loader)
+
+        def on_step(done: int, total: int) -> None:
+            self.progress(offset + done, self.total, f"finding a learning rate ({done}/{total})")
+            self._check_stop()
+
+        self.model.train()
+        result = find_lr(self.model, self.optimizer, batches, self._step, self.config.lr_find_steps, on_step)
+        lr_finder_plot(result, characteristics_dir(self.model_dir) / "lr_finder.png")
+        return result.suggestion
+
+    def _set_frozen(self, frozen: bool) -> None:
+        for p in self.backbone_params:
+            p.requires_grad_(False if frozen else self.trainable[id(p)])
+
+    def _scheduler(self, lr: float, steps: int) -> torch.optim.lr_scheduler.LRScheduler:
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        if self.config.schedule == "cosine":
+            return torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=max(steps, 1))
+        return torch.optim.lr_scheduler.OneCycleLR(
+            self.optimizer, max_lr=lr, total_steps=max(steps, 1), pct_start=0.3
+        )
+
+    # --- the run -----------------------------------------------------------------------------
+
+    def run(self) -> TrainResult:
+        config = self.config
+        train_loader, valid_loader = self._loaders()
+        batches = len(train_loader)
+        if batches == 0:
+            raise EngineInputError("not enough chips for one training batch; lower batch_size")
+        lr_steps = config.lr_find_steps if config.learning_rate is None else 0
+        self.total = lr_steps + config.max_epochs * batches + 1
+        self.model = self._model()
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=1e-3, weight_decay=config.weight_decay)
+        self.backbone_params = list(backbone_of(self.spec.name, self.model).parameters())
+        self.trainable = {id(p): p.requires_grad for p in self.model.parameters()}
+        try:
+            lr = config.learning_rate or self._find_lr(train_loader, 0)
+            return self._epochs(train_loader, valid_loader, lr, lr_steps, batches)
+        except torch.cuda.OutOfMemoryError:
+            raise EngineInputError(
+                f"the GPU ran out of memory with batch_size {config.batch_size}; lower batch_size "
+                "(or chip_size)"
+            ) from None
+
+    def _epochs(
+        self, train_loader: DataLoader[Any], valid_loader: DataLoader[Any] | None,
+        lr: float, offset: int, batches: int,
+    ) -> TrainResult:
+        config = self.config
+        freeze = config.freeze_backbone_epochs
+        if self.pretrained is not None and self.pretrained.freeze_backbone_epochs is not None:
+            freeze = self.pretrained.freeze_backbone_epochs
+        scheduler = self._scheduler(lr, config.max_epochs * batches)
+        history: list[EpochReport] = []
+        best_loss, best_epoch = math.inf, 0
+        best_state: dict[str, torch.Tensor] | None = None
+        best_eval: Evaluation | None = None
+        self.done = offset
+        started = time.monotonic()
+        for epoch in range(1, config.max_epochs + 1):
+            epoch_start = time.monotonic()
+            self._set_frozen(epoch <= freeze)
+            train_loss = self._train_epoch(train_loader, scheduler, epoch, batches, started)
+            evaluation = None
+            if valid_loader is not None:
+                evaluation = evaluate(
+                    self.family, self.model, valid_loader, self.device, self.autocast,
+                    self.class_names, config.show_results_count, self.should_stop,
+                )
+            report = EpochReport(
+                epoch=epoch,
+                train_loss=train_loss,
+                valid_loss=evaluation.loss if evaluation else None,
+                metrics=evaluation.metrics if evaluation else {},
+                lr=float(self.optimizer.param_groups[0]["lr"]),
+                seconds=time.monotonic() - epoch_start,
+            )
+            history.append(report)
+            if self.on_epoch is not None:
+                self.on_epoch(report)
+            monitored = report.valid_loss if report.valid_loss is not None else train_loss
+            if not math.isfinite(monitored):
+                raise EngineInputError(
+                    f"training diverged (loss {monitored}) at epoch {epoch}; lower learning_rate"
+                )
+            if monitored < best_loss:
+                best_loss, best_epoch, best_eval = monitored, epoch, evaluation
+                best_state = {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
+            elif config.stop_training and epoch - best_epoch >= config.patience:
+                break
+        assert best_state is not None
+        self.model.load_state_dict(best_state)
+        self._set_frozen(False)
+        return self._finish(history, best_epoch, best_loss, best_eval, lr, valid_loader is not None)
+
+    def _train_epoch(
+        self, loader: DataLoader[Any], scheduler: torch.optim.lr_scheduler.LRScheduler,
+        epoch: int, batches: int, started: float,
+    ) -> float:
+        self.model.train()
+        self.train_set.set_epoch(epoch)
+        total = torch.zeros((), device=self.device)
+        count = 0
+        last_message, text = 0.0, ""
+        epochs = self.config.max_epochs
+        start_done = self.done
+        for b, (images, targets) in enumerate(loader, 1):
+            self._check_stop()
+            loss = self._step(images, targets)
+            scheduler.step()
+            total += loss
+            count += 1
+            self.done += 1
+            now = time.monotonic()
+            if now - last_message >= MESSAGE_INTERVAL_S or b == batches:
+                last_message = now
+                mean = float(total) / count
+                if not math.isfinite(mean):
+                    raise EngineInputError(
+                        f"training diverged (loss {mean}) at epoch {epoch}; lower learning_rate"
+                    )
+                per_batch = (now - started) / max(self.done - start_done + (epoch - 1) * batches, 1)
+                eta = per_batch * (self.total - 1 - self.done)
+                text = f"epoch {epoch}/{epochs}, batch {b}/{batches}, loss {mean:.4f}, ETA {_duration(eta)}"
+            self.progress(self.done, self.total, text)
+        return float(total) / max(count, 1)
+
+    def _finish(
+        self, history: list[EpochReport], best_epoch: int, best_loss: float,
+        evaluation: Evaluation | None, lr: float, validated: bool,
+    ) -> TrainResult:
+        self.progress(self.total - 1, self.total, "writing the model package")
+        details = evaluation.details if evaluation else {}
+        folder = self.folder
+        classes = [emd_writer.ClassInfo(c.value, c.name, c.color) for c in folder.classes]
+        export = emd_writer.export_definition(folder.root)
+        export.setdefault("ImageSpaceUsed", folder.image_space_used)
+        if folder.min_cell_size is not None:
+            export["MinCellSize"] = folder.min_cell_size.to_json()
+        if folder.max_cell_size is not None:
+            export["MaxCellSize"] = folder.max_cell_size.to_json()
+        emd = emd_writer.model_emd(
+            spec=self.spec,
+            backbone=self.setup.backbone,
+            out_name=self.config.out_name,
+            chip_size=self.setup.chip_size,
+            bands=self.setup.bands,
+            classes=classes,
+            scaling=self.setup.scaling,
+            metadata_format=folder.metadata_format,
+            learning_rate=lr,
+            details=details,
+            monitored_valid_loss=best_loss if validated else None,
+            export=export,
+            resized=self.setup.chip_size != max(folder.chip_size),
+        )
+        package = write_package(
+            self.model_dir, self.config.out_name, self.model, emd, history,
+            evaluation.examples if evaluation else [], self.family, self.class_names,
+        )
+        self.progress(self.total, self.total, f"model package written: {package.name}")
+        metrics = {"valid_loss": best_loss if validated else None, **copy.deepcopy(details)}
+        return TrainResult(
+            package_path=package,
+            metrics=metrics,
+            epochs_run=len(history),
+            best_epoch=best_epoch,
+            lr=lr,
+            history=tuple(history),
+            model_dir=self.model_dir,
+        )
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(int(seconds), 0)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
