@@ -19,8 +19,14 @@ ROOT = Path(__file__).parent.parent
 _embedded_redis: subprocess.Popen | None = None
 
 
+def _django_enabled(config: pytest.Config) -> bool:
+    return config.pluginmanager.hasplugin("django")  # engine tests may run with -p no:django
+
+
 def pytest_configure(config: pytest.Config) -> None:
     global _embedded_redis
+    if not _django_enabled(config):
+        return
     from django.conf import settings
 
     if settings.REDIS_IS_EMBEDDED:
@@ -35,7 +41,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _empty_queues() -> None:
+def _empty_queues(request: pytest.FixtureRequest) -> None:
+    if not _django_enabled(request.config):
+        return
     import django_rq
 
     for name in ("default", "gpu"):
