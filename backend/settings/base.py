@@ -176,7 +176,7 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("RASTERLAB_LOG_LEVEL", "INFO")},
-    "loggers": {"rasterio": {"level": "WARNING"}, "daphne": {"level": "WARNING"}},
+    "loggers": {"rasterio": {"level": "WARNING"}, "daphne": {"level": "WARNING"}, "numexpr": {"level": "WARNING"}},
 }
 
 
