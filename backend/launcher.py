@@ -29,7 +29,12 @@ def _gpu_available() -> bool:
         return False
 
 
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # run the same cleanup as Ctrl-C
+
+
 def main() -> int:
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     django.setup()
     from django.conf import settings
 
