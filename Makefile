@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # load torchvision); take the registry's matched torch + torchvision pair, which runs on CPU too.
 PIP := $(VENV)/bin/pip --isolated --disable-pip-version-check
 
-.PHONY: venv frontend run test worker lint bench-tiles
+.PHONY: venv frontend frontend-test run test e2e worker lint bench-tiles
 
 venv: $(VENV)/.installed
 
@@ -26,8 +26,14 @@ run: venv frontend
 worker: venv
 	$(PY) manage.py rqworker default
 
-test: venv frontend
+frontend-test: frontend
+	cd frontend && npm test
+
+test: venv frontend frontend-test
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+e2e: venv frontend
+	$(PY) -m pytest tests/e2e -q
 
 lint: venv
 	$(VENV)/bin/lint-imports

@@ -33,3 +33,18 @@ def install_upload_limit(request: Any, limit_bytes: int) -> None:
     if declared > limit_bytes + 64 * 1024:  # multipart overhead allowance
         raise too_large(limit_bytes)
     request.upload_handlers = [SizeLimitedUploadHandler(request, limit_bytes=limit_bytes)]
+
+
+class StreamedUploadMixin:
+    """For DRF viewsets taking multipart uploads on ``create``: installs the size-limited handler
+    before authentication, because session auth's CSRF check reads ``request.POST`` (and so parses
+    the whole body with Django's default handlers) before the view method runs."""
+
+    upload_limit_setting = "MAX_UPLOAD_MB"
+
+    def initial(self, request: Any, *args: Any, **kwargs: Any) -> None:
+        if getattr(self, "action", None) == "create":
+            from django.conf import settings
+
+            install_upload_limit(request._request, getattr(settings, self.upload_limit_setting) * 1024 * 1024)
+        super().initial(request, *args, **kwargs)  # type: ignore[misc]

@@ -144,7 +144,9 @@ SPECTACULAR_SETTINGS = {
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": "rasterlab:asgi", "capacity": 1000, "expiry": 60},
+        # redis-py's default 5 s socket timeout equals channels_redis's blocking-read timeout, which
+        # dropped every websocket after ~5 s: give reads more room.
+        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}], "prefix": "rasterlab:asgi", "capacity": 1000, "expiry": 60},
     }
 }
 

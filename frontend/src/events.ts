@@ -1,9 +1,11 @@
 /** A small typed event bus; one per project page, dropped with it. */
-import type { Job, Raster } from "./api/types";
+import type { Job, Project, Raster } from "./api/types";
 import type { ConnectionState } from "./realtime/socket";
 
 /** Events of a project page; panels subscribe with `ctx.events.on(name, fn)`. */
 export interface ProjectEvents {
+  /** The project itself changed (name, description, class schema); ctx.project is updated too. */
+  project: Project;
   /** One job changed (websocket event, cancel answer or resync). */
   job: Job;
   /** All jobs of the project after a (re)sync from GET /api/jobs/?project=. */

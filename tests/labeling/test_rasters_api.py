@@ -131,3 +131,20 @@ def test_failed_ingest_marks_the_raster_failed(team, client_for, data_dir, run_j
     assert raster["status"] == "failed" and "not a raster" in raster["error"]
     assert not (data_dir / "rasters" / str(body["id"]) / "cog.tif").exists()
     assert np.isfinite(0)
+
+
+def test_browser_style_upload_with_session_and_csrf(team, data_dir, client):
+    """Session auth checks CSRF by reading request.POST before the view: the streamed, size-limited
+    upload handler must already be installed by then (regression: 500 on every browser upload)."""
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(team.owner)
+    browser.get("/")  # the page shell sets the CSRF cookie
+    token = browser.cookies["csrftoken"].value
+    with open(DATA / "SOAP_061.tif", "rb") as fh:
+        response = browser.post("/api/rasters/", {"project": team.project.pk, "file": fh}, HTTP_X_CSRFTOKEN=token)
+    assert response.status_code == 201, response.content
+    with open(DATA / "SOAP_061.tif", "rb") as fh:
+        refused = browser.post("/api/rasters/", {"project": team.project.pk, "file": fh})
+    assert refused.status_code == 403  # no CSRF token

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -10,7 +9,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from backend.api.uploads import install_upload_limit
+from backend.api.uploads import StreamedUploadMixin
 
 from .. import services
 from ..permissions import require_role
@@ -67,7 +66,7 @@ class ProjectViewSet(viewsets.GenericViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class RasterViewSet(viewsets.GenericViewSet):
+class RasterViewSet(StreamedUploadMixin, viewsets.GenericViewSet):
     serializer_class = RasterSerializer
     parser_classes = [MultiPartParser]
 
@@ -90,7 +89,6 @@ class RasterViewSet(viewsets.GenericViewSet):
 
     @extend_schema(request={"multipart/form-data": RasterUploadSerializer}, responses=RasterSerializer)
     def create(self, request: Request) -> Response:
-        install_upload_limit(request._request, settings.MAX_UPLOAD_MB * 1024 * 1024)
         data = RasterUploadSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         upload = data.validated_data["file"]

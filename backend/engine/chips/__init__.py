@@ -23,6 +23,19 @@ Reader (``backend.engine.chips.reader``), for ours and ArcGIS Pro's export folde
     read_chip(sample: Sample) -> np.ndarray [bands, H, W] (stored dtype)
     band_stats_from_chips(samples, limit=None) -> tuple[BandStatistics, ...]
     Values: TrainingFolder, Sample, Box, BandStatistics (``backend.engine.chips.samples``).
+
+Behaviour worth knowing:
+- Tiles start every stride until the raster (or processing extent) is covered; the last row and
+  column may run past the raster and are padded (0 in 8-bit output, else nodata or 0).
+- A label keeps the part inside each chip (clipped); parts under min_polygon_overlap_ratio of
+  its area are dropped, and so are edge slivers under 1 pixel across.
+- 8-bit output writes nodata pixels as 0 and drops the nodata tag; other TIFF chips keep the
+  raster's dtype, bands and nodata value. Chips holding nothing but nodata are skipped.
+- RCNN_Masks folders are named by class value (labels/<value>/<stem>.tif, one per class per
+  chip); the reader also accepts folders named by class name (older ArcGIS exports).
+- Labeled_Tiles BOUNDING_BOX chips are the feature's bounding box resampled to the tile size.
+- TIFF chips after the first of each shape are written from a GDAL-made template (fasttiff);
+  chip files are written by a few threads while the main thread reads and clips.
 """
 from backend.engine.chips.export import export_training_data
 from backend.engine.chips.params import (

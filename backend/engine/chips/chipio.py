@@ -86,16 +86,45 @@ class ChipReader:
         offset = aligned_offset(self.grid, spec)
         if offset is not None:
             return self._window(offset[0], offset[1], spec.width, spec.height)
+        scaled = self._scaled(spec, resampling)
+        if scaled is not None:
+            return scaled
         col, row, width, height = covering_window(self.grid, spec)
         data, valid = self._window(col, row, width, height)
-        source = self.grid.transform * Affine.translation(col, row)
+        source = self.grid.transform @ Affine.translation(col, row)
         out = np.zeros((self.count, spec.height, spec.width), dtype=self.dtype)
         out_valid = np.zeros((spec.height, spec.width), dtype=np.uint8)
         common = dict(src_transform=source, src_crs=self.crs_wkt, dst_transform=spec.transform,
                       dst_crs=self.crs_wkt, init_dest_nodata=False)
-        reproject(data, out, resampling=resampling, **common)
-        reproject(valid.astype(np.uint8), out_valid, resampling=Resampling.nearest, **common)
+        with warnings.catch_warnings():  # in-memory arrays carry no georeference of their own
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            reproject(data, out, resampling=resampling, **common)
+            reproject(valid.astype(np.uint8), out_valid, resampling=Resampling.nearest, **common)
         return out, out_valid.astype(bool)
+
+    def _scaled(self, spec: ChipSpec, resampling: Resampling
+                ) -> tuple[np.ndarray, np.ndarray] | None:
+        """An unrotated chip over whole grid pixels inside the raster, resampled by GDAL on
+        read (so a large crop is never held at full resolution); None otherwise."""
+        rel = ~self.grid.transform @ spec.transform
+        if rel.b or rel.d or rel.a <= 0 or rel.e <= 0:
+            return None
+        window = Window(rel.c, rel.f, rel.a * spec.width, rel.e * spec.height)
+        edges = (window.col_off, window.row_off, window.width, window.height)
+        if any(abs(v - round(v)) > 1e-6 for v in edges):
+            return None
+        window = Window(*(round(v) for v in edges))
+        if (window.col_off < 0 or window.row_off < 0
+                or window.col_off + window.width > self.grid.width
+                or window.row_off + window.height > self.grid.height):
+            return None
+        shape = (self.count, spec.height, spec.width)
+        data = self._ds.read(window=window, out_shape=shape, resampling=resampling)
+        if self._dataset_mask:
+            mask = self._ds.dataset_mask(window=window, out_shape=shape[1:],
+                                         resampling=Resampling.nearest)
+            return data, np.asarray(mask > 0)
+        return data, self._valid(data, window)
 
     def _window(self, col: int, row: int, width: int, height: int
                 ) -> tuple[np.ndarray, np.ndarray]:
@@ -185,7 +214,7 @@ class ChipWriter:
         """Set invalid pixels to 0 (8-bit) or to the nodata value (in place)."""
         if not valid.all():
             fill = 0 if self.nodata is None else self.nodata
-            data[:, ~valid] = fill
+            np.copyto(data, np.asarray(fill, dtype=data.dtype), where=~valid[np.newaxis])
         return data
 
     def write(self, path: Path, data: np.ndarray, transform: Affine) -> None:
@@ -209,7 +238,7 @@ def write_mask(path: Path, mask: np.ndarray, transform: Affine, crs_wkt: str) ->
 
 def write_world_file(path: Path, transform: Affine) -> None:
     # World files give the centre of the top-left pixel.
-    x, y = transform * (0.5, 0.5)
+    x, y = transform @ (0.5, 0.5)
     values = (transform.a, transform.d, transform.b, transform.e, x, y)
     path.write_text("".join(f"{v:.10f}\n" for v in values))
 

@@ -118,7 +118,7 @@ def _extent(reader: ChipReader, extent: BaseGeometry | None) -> BaseGeometry | N
 def _radius(reader: ChipReader, params: ExportParams) -> float:
     if params.buffer_radius is not None:
         return params.buffer_radius
-    return DEFAULT_BUFFER_CELLS * max(reader.cell_size)
+    return DEFAULT_BUFFER_CELLS * float(max(reader.cell_size))
 
 
 def _labeled_index(reader: ChipReader, features: Sequence[LabelFeature], params: ExportParams
@@ -279,7 +279,7 @@ class _Export:
 class _InlineExecutor(ThreadPoolExecutor):
     """Runs jobs at submit time (one-core machines, where threads only add GIL hand-offs)."""
 
-    def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def,override]
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
         future: Future[object] = Future()
         try:
             future.set_result(fn(*args, **kwargs))

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import struct
 import threading
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import rasterio
 from affine import Affine
-from rasterio.errors import NotGeoreferencedWarning
 
 _TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8,
                16: 8}
@@ -28,16 +26,18 @@ _TIEPOINT, _TRANSFORMATION = 33922, 34264
 
 def write_geotiff(path: Path, data: np.ndarray, transform: Affine, crs_wkt: str,
                   nodata: float | None, compress: str | None) -> None:
-    """A GeoTIFF written by GDAL (default layout; optional compression)."""
+    """A GeoTIFF written by GDAL (default layout; optional compression).
+
+    Runs in writer threads, so it must not touch the warnings filters (catch_warnings is not
+    thread-safe and would undo filters set by the reading thread).
+    """
     options = {"compress": compress} if compress else {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", NotGeoreferencedWarning)
-        with rasterio.open(
-            path, "w", driver="GTiff", width=data.shape[2], height=data.shape[1],
-            count=data.shape[0], dtype=data.dtype, crs=crs_wkt, transform=transform,
-            nodata=nodata, **options,
-        ) as dst:
-            dst.write(data)
+    with rasterio.open(
+        path, "w", driver="GTiff", width=data.shape[2], height=data.shape[1],
+        count=data.shape[0], dtype=data.dtype, crs=crs_wkt, transform=transform,
+        nodata=nodata, **options,
+    ) as dst:
+        dst.write(data)
 
 
 @dataclass(frozen=True)

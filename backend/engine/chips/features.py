@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import shapely
@@ -33,9 +34,8 @@ class MapFeature:
     area: float
 
 
-@dataclass(frozen=True)
-class ChipLabel:
-    """The part of one feature inside one chip."""
+class ChipLabel(NamedTuple):
+    """The part of one feature inside one chip (a named tuple: many are made per chip)."""
 
     feature: MapFeature
     pixels: BaseGeometry  # clipped geometry in chip pixel coordinates (x = col, y = row)
@@ -122,40 +122,55 @@ class FeatureIndex:
         hits = np.sort(self._tree.query(footprint, predicate="intersects"))
         if hits.size == 0:
             return []
-        geoms = self._geoms[hits]
-        shapely.prepare(footprint)
-        # Most labels lie wholly inside a chip: only the others need clipping (vectorised).
-        inside = shapely.contains_properly(footprint, geoms)
-        clipped = geoms.copy()
-        if not inside.all():
-            clipped[~inside] = shapely.intersection(geoms[~inside], footprint)
-        areas = shapely.area(clipped)
-        ratios = np.where(inside, 1.0, areas / self._areas[hits])
-        keep = (areas > 0) & (ratios + 1e-9 >= min_ratio)
-        if not keep.any():
-            return []
-        pixels = shapely.transform(clipped[keep], _to_pixels(spec))
-        polygons = np.isin(shapely.get_type_id(pixels), (3, 6))
-        bounds = shapely.bounds(pixels)
-        labels = []
-        for i, pix, area, ratio, is_polygon, box_ in zip(
-            hits[keep], pixels, areas[keep], ratios[keep], polygons, bounds
-        ):
-            label = _label(self.features[i], pix, float(area), float(ratio), spec,
-                           None if not is_polygon else box_)
-            if label is not None:
-                labels.append(label)
-        return labels
+        chosen = [self.features[i] for i in hits]
+        return _clip(chosen, self._geoms[hits], self._areas[hits], spec, footprint, min_ratio)
 
 
 def clip_to_chip(feature: MapFeature, spec: ChipSpec) -> ChipLabel | None:
     """One feature clipped to the chip, whatever its overlap (Labeled_Tiles)."""
-    clipped = feature.geometry.intersection(spec.footprint())
-    area = clipped.area
-    if area <= 0:
-        return None
-    pixels = shapely.transform(clipped, _to_pixels(spec))
-    return _label(feature, pixels, area, area / feature.area, spec)
+    found = _clip([feature], np.asarray([feature.geometry], dtype=object),
+                  np.asarray([feature.area]), spec, spec.footprint(), 0.0)
+    return found[0] if found else None
+
+
+def _clip(features: list[MapFeature], geoms: np.ndarray, areas: np.ndarray, spec: ChipSpec,
+          footprint: Polygon, min_ratio: float) -> list[ChipLabel]:
+    """Clip candidate features to the chip, vectorised (most chips hold tens of labels)."""
+    transform = spec.transform
+    if transform.b == 0 and transform.d == 0:
+        # Upright chip: bounds tell what is wholly inside, and rectangle clipping is cheap.
+        xmin, ymin, xmax, ymax = footprint.bounds
+        bounds = shapely.bounds(geoms)
+        inside = ((bounds[:, 0] >= xmin) & (bounds[:, 1] >= ymin)
+                  & (bounds[:, 2] <= xmax) & (bounds[:, 3] <= ymax))
+        clipped = geoms.copy()
+        if not inside.all():
+            clipped[~inside] = shapely.clip_by_rect(geoms[~inside], xmin, ymin, xmax, ymax)
+    else:
+        shapely.prepare(footprint)
+        inside = shapely.contains_properly(footprint, geoms)
+        clipped = geoms.copy()
+        if not inside.all():
+            clipped[~inside] = shapely.intersection(geoms[~inside], footprint)
+    clipped_areas = shapely.area(clipped)
+    ratios = np.where(inside, 1.0, np.minimum(clipped_areas / areas, 1.0))
+    kept = np.flatnonzero((clipped_areas > 0) & (ratios + 1e-9 >= min_ratio))
+    if kept.size == 0:
+        return []
+    pixels = shapely.transform(clipped[kept], _to_pixels(spec))
+    for j in np.flatnonzero(~np.isin(shapely.get_type_id(pixels), (3, 6))):
+        pixels[j] = polygonal(pixels[j], 0.0)  # clipping left lines/points: keep polygons
+    boxes = shapely.bounds(pixels)  # NaN where nothing polygonal was left
+    sides = np.minimum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
+    cut = ratios[kept] < 1 - 1e-9
+    good = np.isfinite(sides) & ~(cut & (sides < MIN_CUT_SIDE_PX))
+    limits = np.array([spec.width, spec.height, spec.width, spec.height], dtype=np.float64)
+    boxes = np.clip(boxes, 0.0, limits)
+    return [
+        ChipLabel(features[i], pixels[j], float(clipped_areas[i]),
+                  tuple(boxes[j].tolist()), float(ratios[i]))
+        for j, i in enumerate(kept) if good[j]
+    ]
 
 
 def _to_pixels(spec: ChipSpec) -> Callable[[np.ndarray], np.ndarray]:
@@ -164,26 +179,6 @@ def _to_pixels(spec: ChipSpec) -> Callable[[np.ndarray], np.ndarray]:
     offset = np.array([inverse.c, inverse.f])
 
     def apply(coords: np.ndarray) -> np.ndarray:
-        return coords @ matrix + offset
+        return np.asarray(coords @ matrix + offset)
 
     return apply
-
-
-def _label(feature: MapFeature, pixels: BaseGeometry, map_area: float, ratio: float,
-           spec: ChipSpec, bounds: np.ndarray | None = None) -> ChipLabel | None:
-    if bounds is None:
-        if shapely.get_type_id(pixels) not in (3, 6):  # clipping left lines/points too
-            shape = polygonal(pixels, 0.0)
-            if shape is None:
-                return None
-            pixels = shape
-        bounds = np.asarray(pixels.bounds)
-    xmin, ymin, xmax, ymax = (float(v) for v in bounds)
-    if ratio < 1 - 1e-9 and min(xmax - xmin, ymax - ymin) < MIN_CUT_SIDE_PX:
-        return None
-    width, height = float(spec.width), float(spec.height)
-    bbox = (
-        min(max(xmin, 0.0), width), min(max(ymin, 0.0), height),
-        min(max(xmax, 0.0), width), min(max(ymax, 0.0), height),
-    )
-    return ChipLabel(feature, pixels, map_area, bbox, min(ratio, 1.0))

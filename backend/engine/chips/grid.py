@@ -11,11 +11,14 @@ from dataclasses import dataclass
 
 from affine import Affine
 from shapely import prepared
-from shapely.geometry import Polygon, box
+from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 
 # Chip transforms closer than this (in grid pixels) to whole-pixel offsets are read directly.
 _ALIGN_EPS = 1e-6
+# Geometry bounds closer than this to a pixel edge snap to it: labels reprojected from
+# EPSG:4326 degrees stored with 8 decimals (about 1 mm) land a hair off the pixel edges.
+_SNAP_PX = 0.02
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,7 @@ class ChipSpec:
 
 
 def footprint_of(transform: Affine, width: int, height: int) -> Polygon:
-    corners = [transform * xy for xy in ((0, 0), (width, 0), (width, height), (0, height))]
+    corners = [transform @ xy for xy in ((0, 0), (width, 0), (width, height), (0, height))]
     return Polygon(corners)
 
 
@@ -63,11 +66,11 @@ def area_window(grid: Grid, extent: BaseGeometry | None) -> tuple[int, int, int,
     if extent is None:
         return 0, 0, grid.width, grid.height
     inverse = ~grid.transform
-    xs, ys = zip(*(inverse * xy for xy in _corners(extent.bounds)))
-    col0 = max(0, math.floor(min(xs) + _ALIGN_EPS))
-    row0 = max(0, math.floor(min(ys) + _ALIGN_EPS))
-    col1 = min(grid.width, math.ceil(max(xs) - _ALIGN_EPS))
-    row1 = min(grid.height, math.ceil(max(ys) - _ALIGN_EPS))
+    xs, ys = zip(*(inverse @ xy for xy in _corners(extent.bounds)))
+    col0 = max(0, math.floor(min(xs) + _SNAP_PX))
+    row0 = max(0, math.floor(min(ys) + _SNAP_PX))
+    col1 = min(grid.width, math.ceil(max(xs) - _SNAP_PX))
+    row1 = min(grid.height, math.ceil(max(ys) - _SNAP_PX))
     if col1 <= col0 or row1 <= row0:
         return None
     return col0, row0, col1, row1
@@ -89,7 +92,7 @@ def tile_specs(
     inside = prepared.prep(extent) if extent is not None else None
     for row in axis_origins(row0, row1, tile_y, stride_y):
         for col in axis_origins(col0, col1, tile_x, stride_x):
-            spec = ChipSpec(grid.transform * Affine.translation(col, row), tile_x, tile_y)
+            spec = ChipSpec(grid.transform @ Affine.translation(col, row), tile_x, tile_y)
             if inside is None or inside.intersects(spec.footprint()):
                 yield spec
 
@@ -117,17 +120,17 @@ def centred_spec(
     tile_x x tile_y, so every chip has the model's input size.
     """
     inverse = ~grid.transform
-    xs, ys = zip(*(inverse * xy for xy in _corners(geometry.bounds)))
+    xs, ys = zip(*(inverse @ xy for xy in _corners(geometry.bounds)))
     if fixed_size:
-        col = round((min(xs) + max(xs)) / 2 - tile_x / 2)
-        row = round((min(ys) + max(ys)) / 2 - tile_y / 2)
-        return ChipSpec(grid.transform * Affine.translation(col, row), tile_x, tile_y,
+        col = math.floor((min(xs) + max(xs)) / 2 - tile_x / 2 + 0.5)
+        row = math.floor((min(ys) + max(ys)) / 2 - tile_y / 2 + 0.5)
+        return ChipSpec(grid.transform @ Affine.translation(col, row), tile_x, tile_y,
                         feature_index=index)
-    col0, row0 = math.floor(min(xs) + _ALIGN_EPS), math.floor(min(ys) + _ALIGN_EPS)
-    col1 = max(col0 + 1, math.ceil(max(xs) - _ALIGN_EPS))
-    row1 = max(row0 + 1, math.ceil(max(ys) - _ALIGN_EPS))
+    col0, row0 = math.floor(min(xs) + _SNAP_PX), math.floor(min(ys) + _SNAP_PX)
+    col1 = max(col0 + 1, math.ceil(max(xs) - _SNAP_PX))
+    row1 = max(row0 + 1, math.ceil(max(ys) - _SNAP_PX))
     scale = Affine.scale((col1 - col0) / tile_x, (row1 - row0) / tile_y)
-    return ChipSpec(grid.transform * Affine.translation(col0, row0) * scale, tile_x, tile_y,
+    return ChipSpec(grid.transform @ Affine.translation(col0, row0) @ scale, tile_x, tile_y,
                     feature_index=index)
 
 
@@ -136,13 +139,13 @@ def rotated(spec: ChipSpec, angle: float) -> ChipSpec:
     if angle == 0:
         return spec
     cx, cy = spec.width / 2, spec.height / 2
-    turn = Affine.translation(cx, cy) * Affine.rotation(angle) * Affine.translation(-cx, -cy)
-    return ChipSpec(spec.transform * turn, spec.width, spec.height, angle, spec.feature_index)
+    turn = Affine.translation(cx, cy) @ Affine.rotation(angle) @ Affine.translation(-cx, -cy)
+    return ChipSpec(spec.transform @ turn, spec.width, spec.height, angle, spec.feature_index)
 
 
 def aligned_offset(grid: Grid, spec: ChipSpec) -> tuple[int, int] | None:
     """(col, row) when the chip is an unrotated, unscaled window of the grid; else None."""
-    rel = ~grid.transform * spec.transform
+    rel = ~grid.transform @ spec.transform
     if not (
         abs(rel.a - 1) < _ALIGN_EPS and abs(rel.e - 1) < _ALIGN_EPS
         and abs(rel.b) < _ALIGN_EPS and abs(rel.d) < _ALIGN_EPS
@@ -157,7 +160,7 @@ def aligned_offset(grid: Grid, spec: ChipSpec) -> tuple[int, int] | None:
 def covering_window(grid: Grid, spec: ChipSpec) -> tuple[int, int, int, int]:
     """(col, row, width, height) of grid pixels under the chip footprint, one pixel margin."""
     inverse = ~grid.transform
-    xs, ys = zip(*(inverse * xy for xy in spec.footprint().exterior.coords))
+    xs, ys = zip(*(inverse @ xy for xy in spec.footprint().exterior.coords))
     col0, row0 = math.floor(min(xs)) - 1, math.floor(min(ys)) - 1
     col1, row1 = math.ceil(max(xs)) + 1, math.ceil(max(ys)) + 1
     return col0, row0, col1 - col0, row1 - row0
@@ -167,6 +170,3 @@ def _corners(bounds: tuple[float, float, float, float]) -> list[tuple[float, flo
     minx, miny, maxx, maxy = bounds
     return [(minx, miny), (maxx, miny), (maxx, maxy), (minx, maxy)]
 
-
-def bounds_box(bounds: tuple[float, float, float, float]) -> Polygon:
-    return box(*bounds)

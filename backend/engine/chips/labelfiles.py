@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+import shapely
 from affine import Affine
 from rasterio.features import rasterize
 from shapely.geometry import MultiPolygon, Polygon
@@ -93,14 +94,25 @@ def kitti_text(labels: Sequence[ChipLabel]) -> str:
     return "".join(line + "\n" for line in lines)
 
 
-def burn(shapes: Sequence[tuple[BaseGeometry, int]], height: int, width: int) -> np.ndarray:
+def burn(shapes: Sequence[tuple[BaseGeometry, int]], height: int, width: int,
+         all_touched: bool = False) -> np.ndarray:
     """Rasterize pixel-space shapes; larger shapes first so small ones stay visible on top."""
     dtype = np.uint8 if all(v <= 255 for _, v in shapes) else np.uint16
     if not shapes:
         return np.zeros((height, width), dtype=dtype)
-    ordered = sorted(shapes, key=lambda item: -item[0].area)
-    return rasterize(ordered, out_shape=(height, width), fill=0, dtype=dtype,
-                     transform=Affine.identity())
+    # rasterio warns about an identity transform (from any thread, where warnings cannot be
+    # silenced safely), so shapes are moved by one pixel and the transform says so.
+    ordered = [(shapely.transform(shape, _plus_one), value)
+               for shape, value in sorted(shapes, key=lambda item: -item[0].area)]
+    return np.asarray(rasterize(ordered, out_shape=(height, width), fill=0, dtype=dtype,
+                                transform=_SHIFTED, all_touched=all_touched))
+
+
+_SHIFTED = Affine.translation(1, 1)
+
+
+def _plus_one(coords: np.ndarray) -> np.ndarray:
+    return coords + 1.0
 
 
 def feature_mask(label: ChipLabel, height: int, width: int) -> np.ndarray:
@@ -171,6 +183,11 @@ class InstanceMaskWriter:
             mine = [label for label in chip.labels if label.feature.class_value == value]
             shapes = [(label.pixels, i + 1) for i, label in enumerate(mine)]
             mask = burn(shapes, chip.height, chip.width)
+            present = set(np.unique(mask).tolist())
+            missing = [item for item in shapes if item[1] not in present]
+            if missing:  # objects covering no pixel centre still get the pixels they touch
+                extra = burn(missing, chip.height, chip.width, all_touched=True)
+                np.copyto(mask, extra.astype(mask.dtype), where=(mask == 0) & (extra > 0))
             write_mask(folder / f"{chip.stem}.tif", mask, chip.transform, chip.crs_wkt)
             if first is None and mine:
                 first = value

@@ -12,11 +12,10 @@ from typing import Any
 
 import numpy as np
 import rasterio
-from affine import Affine
 from rasterio.errors import NotGeoreferencedWarning
-from rasterio.features import rasterize
 from shapely.geometry import Polygon, box
 
+from backend.engine.chips.labelfiles import burn
 from backend.engine.chips.params import ClassDef
 from backend.engine.chips.samples import Box, Sample
 from backend.engine.errors import EngineInputError
@@ -231,8 +230,7 @@ def _coco_masks(sample: Sample) -> tuple[np.ndarray, np.ndarray]:
             if not shapes:
                 x, y, w, h = (float(v) for v in annotation["bbox"])
                 shapes = [box(x, y, x + w, y + h)]
-            mask = rasterize([(s, 1) for s in shapes], out_shape=(height, width), fill=0,
-                             dtype=np.uint8, transform=Affine.identity()) > 0
+            mask = burn([(s, 1) for s in shapes], height, width) > 0
         masks.append(mask)
         values.append(_coco_value(annotation, categories, ()))
     return _stack(masks, values, sample)

@@ -64,8 +64,11 @@ def read_training_folder(path: Path) -> TrainingFolder:
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
         with rasterio.open(samples[0].image_path) as first:
             band_count, dtype, shape = first.count, first.dtypes[0], (first.height, first.width)
-    height = _int(emd.get("ImageHeight")) or _int(stats.get("TileSizeY")) or shape[0]
-    width = _int(emd.get("ImageWidth")) or _int(stats.get("TileSizeX")) or shape[1]
+    # Like arcgis.learn: the recorded tile size, but never more than a real chip holds.
+    height = min(_int(emd.get("ImageHeight")) or _int(stats.get("TileSizeY")) or shape[0],
+                 shape[0])
+    width = min(_int(emd.get("ImageWidth")) or _int(stats.get("TileSizeX")) or shape[1],
+                shape[1])
     band_stats = _band_stats(emd.get("AllTilesStats")) or _band_stats(stats.get("BandStatsState"))
     props = emd.get("InputRastersProps") or stats.get("InputRastersProps") or {}
     names = [str(n).lower() for n in props.get("BandNames", [])] if isinstance(props, dict) else []
@@ -146,7 +149,7 @@ def _class_folders(labels_dir: Path, classes: tuple[ClassDef, ...]
     """RCNN_Masks: (class value, stem -> mask) per labels/ sub-folder named by value or name."""
     by_value = {str(c.value): c.value for c in classes}
     by_name = {c.name: c.value for c in classes}
-    out = []
+    out: list[tuple[int, dict[str, Path]]] = []
     if not labels_dir.is_dir():
         return out
     for folder in sorted(p for p in labels_dir.iterdir() if p.is_dir()):
@@ -202,11 +205,11 @@ def _classes(items: Any) -> tuple[ClassDef, ...]:
             continue
         name = item.get("Name", item.get("ClassName"))
         color = item.get("Color")
-        valid = (isinstance(color, list) and len(color) >= 3
-                 and all(isinstance(c, int) and 0 <= c <= 255 for c in color[:3]))
-        rgb = tuple(color[:3]) if valid else PALETTE[i % len(PALETTE)]
-        out.append(ClassDef(value, str(name) if name is not None else str(value),
-                            (int(rgb[0]), int(rgb[1]), int(rgb[2]))))
+        rgb = PALETTE[i % len(PALETTE)]
+        if (isinstance(color, list) and len(color) >= 3
+                and all(isinstance(c, int) and 0 <= c <= 255 for c in color[:3])):
+            rgb = (int(color[0]), int(color[1]), int(color[2]))
+        out.append(ClassDef(value, str(name) if name is not None else str(value), rgb))
     return tuple(out)
 
 
@@ -227,7 +230,7 @@ def _band_stats(items: Any) -> tuple[BandStatistics, ...] | None:
             return None
         try:
             low, high = float(item["Min"]), float(item["Max"])
-            mean = float(item.get("Mean", item.get("M1")))
+            mean = float(item["Mean"] if "Mean" in item else item["M1"])
             if "StdDev" in item:
                 std = float(item["StdDev"])
             else:

@@ -43,85 +43,94 @@ class Running:
         }
 
 
+# Small integer types: squares fit the next wider type, so sums stay exact and cheap.
+_SQUARE_TYPES = {np.dtype(np.uint8): np.uint16, np.dtype(np.int8): np.int16,
+                 np.dtype(np.uint16): np.uint32, np.dtype(np.int16): np.int32}
+
+
 class BandStats:
     """Per-band min, max and pooled moments (M1 = mean, M2 = sum of squared deviations).
 
-    8- and 16-bit integer data are counted in per-band histograms (exact and cheap per chip);
-    other types merge each chip's moments with Chan's parallel formula. Memory stays constant
-    either way, and several exports can be pooled the same way.
+    8- and 16-bit integers keep exact integer sums of values and squares; other types merge
+    each chip's moments with Chan's parallel formula. Memory stays constant either way, and
+    several exports can be pooled the same way.
     """
 
     def __init__(self, count: int) -> None:
         self.count = count
-        self._num = np.zeros(count, dtype=np.int64)
-        self._m1 = np.zeros(count, dtype=np.float64)
+        self._num = [0] * count
+        self._sum = [0] * count  # exact sums (integer data)
+        self._squares = [0] * count
+        self._m1 = np.zeros(count, dtype=np.float64)  # running moments (other data)
         self._m2 = np.zeros(count, dtype=np.float64)
-        self._min = np.full(count, np.inf)
-        self._max = np.full(count, -np.inf)
-        self._hist: np.ndarray | None = None
-        self._offset = 0
+        self._min = [math.inf] * count
+        self._max = [-math.inf] * count
+        self._exact = True
 
     def add(self, data: np.ndarray, valid: np.ndarray) -> None:
         """Add one chip's valid pixels (data [bands, h, w], valid [h, w])."""
-        if data.dtype.kind in "ui" and data.dtype.itemsize <= 2:
-            self._add_histogram(data, valid)
+        whole = bool(valid.all())
+        square = _SQUARE_TYPES.get(data.dtype)
+        if square is None:
+            self._exact = False
+            values = data.reshape(data.shape[0], -1) if whole else data[:, valid]
+            if values.dtype.kind == "f":
+                values = values[:, np.isfinite(values).all(axis=0)]
+            self._merge(values)
             return
-        values = data.reshape(data.shape[0], -1) if valid.all() else data[:, valid]
-        if values.dtype.kind == "f":
-            values = values[:, np.isfinite(values).all(axis=0)]
+        values = data.reshape(data.shape[0], -1) if whole else data[:, valid]
         if values.shape[1] == 0:
             return
-        self._merge(values.shape[1], values.min(axis=1).astype(np.float64),
-                    values.max(axis=1).astype(np.float64), values.astype(np.float64))
-
-    def _add_histogram(self, data: np.ndarray, valid: np.ndarray) -> None:
-        if self._hist is None:
-            self._offset = -int(np.iinfo(data.dtype).min)
-            bins = int(np.iinfo(data.dtype).max) + self._offset + 1
-            self._hist = np.zeros((self.count, bins), dtype=np.int64)
-        whole = valid.all()
+        wide = values.astype(square)
+        np.multiply(wide, wide, out=wide)
+        sums = values.sum(axis=1, dtype=np.int64).tolist()
+        squares = wide.sum(axis=1, dtype=np.uint64).tolist()
+        lows, highs = values.min(axis=1).tolist(), values.max(axis=1).tolist()
         for band in range(self.count):
-            values = data[band].ravel() if whole else data[band][valid]
-            if self._offset:
-                values = values.astype(np.int64) + self._offset
-            self._hist[band] += np.bincount(values, minlength=self._hist.shape[1])
+            self._num[band] += int(values.shape[1])
+            self._sum[band] += int(sums[band])
+            self._squares[band] += int(squares[band])
+            self._min[band] = min(self._min[band], float(lows[band]))
+            self._max[band] = max(self._max[band], float(highs[band]))
 
-    def _merge(self, n: int, low: np.ndarray, high: np.ndarray, chip: np.ndarray) -> None:
+    def _merge(self, values: np.ndarray) -> None:
+        n = values.shape[1]
+        if n == 0:
+            return
+        chip = values.astype(np.float64)
         mean = chip.mean(axis=1)
         m2 = np.square(chip - mean[:, None]).sum(axis=1)
-        self._min = np.minimum(self._min, low)
-        self._max = np.maximum(self._max, high)
-        total = self._num + n
+        num = np.asarray(self._num, dtype=np.float64)
+        total = num + n
         delta = mean - self._m1
-        self._m2 += m2 + delta * delta * self._num * n / total
+        self._m2 += m2 + delta * delta * num * n / total
         self._m1 += delta * n / total
-        self._num = total
-
-    def moments(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(num, min, max, mean, M2) per band; min/max are 0 for bands without pixels."""
-        if self._hist is None:
-            num, m1, m2 = self._num, self._m1, self._m2
-            low = np.where(num > 0, self._min, 0.0)
-            high = np.where(num > 0, self._max, 0.0)
-            return num.copy(), low, high, m1.copy(), m2.copy()
-        values = np.arange(self._hist.shape[1], dtype=np.float64) - self._offset
-        num = self._hist.sum(axis=1)
-        safe = np.maximum(num, 1)
-        mean = (self._hist * values).sum(axis=1) / safe
-        m2 = (self._hist * np.square(values[None, :] - mean[:, None])).sum(axis=1)
-        low, high = np.zeros(self.count), np.zeros(self.count)
         for band in range(self.count):
-            present = np.flatnonzero(self._hist[band])
-            if present.size:
-                low[band], high[band] = values[present[0]], values[present[-1]]
-        return num, low, high, mean, m2
+            self._num[band] += n
+            self._min[band] = min(self._min[band], float(chip[band].min()))
+            self._max[band] = max(self._max[band], float(chip[band].max()))
+
+    def moments(self) -> list[tuple[int, float, float, float, float]]:
+        """(num, min, max, mean, M2) per band; min/max are 0 for bands without pixels."""
+        out = []
+        for band in range(self.count):
+            num = self._num[band]
+            if num == 0:
+                out.append((0, 0.0, 0.0, 0.0, 0.0))
+                continue
+            if self._exact:
+                total = self._sum[band]
+                mean = total / num
+                m2 = (num * self._squares[band] - total * total) / num  # exact numerator
+            else:
+                mean, m2 = float(self._m1[band]), float(self._m2[band])
+            out.append((num, self._min[band], self._max[band], mean, m2))
+        return out
 
     def table(self) -> list[tuple[float, float, float, float, float, float, int]]:
         """(min, max, mean, std, M1, M2, num) per band; std = sqrt(M2 / num)."""
-        num, low, high, mean, m2 = self.moments()
-        std = np.sqrt(m2 / np.maximum(num, 1))
-        return [(float(low[i]), float(high[i]), float(mean[i]), float(std[i]), float(mean[i]),
-                 float(m2[i]), int(num[i])) for i in range(self.count)]
+        return [(low, high, mean, math.sqrt(m2 / num) if num else 0.0, mean, m2, num)
+                for num, low, high, mean, m2 in self.moments()]
 
     def state_json(self, names: Sequence[str]) -> list[dict[str, Any]]:
         """``BandStatsState`` of esri_accumulated_stats.json."""

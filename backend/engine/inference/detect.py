@@ -18,12 +18,13 @@ Rules applied to each chip's detections (esri-dlpk.md §5.4-5.5), in processing-
 """
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import shapely
 from affine import Affine
 from rasterio import features as rio_features
 from shapely.geometry import MultiPolygon, Polygon, box, shape
@@ -42,12 +43,11 @@ from backend.engine.inference.planning import part_grid, pick_fields
 from backend.engine.inference.protocols import (
     INSTANCE_DETECTION,
     OBJECT_DETECTION,
-    ClassInfo,
     DetectionsLike,
     PredictorLike,
 )
 from backend.engine.inference.reading import GridReader, RasterGrid
-from backend.engine.inference.tiling import ChipSpec, PartSpec
+from backend.engine.inference.tiling import ChipSpec, PartSpec, PixelWindow
 from backend.engine.types import Progress, ShouldStop, never_stop, no_progress
 
 EDGE_TOLERANCE_PX = 2.0
@@ -118,8 +118,12 @@ def detect_objects_part(
     """
     _check_part(predictor, part, args)
     grid = part_grid(raster_path, part)
-    writer = FeatureFileWriter(sink) if isinstance(sink, (str, Path)) else None
-    emit: FeatureSink = writer if writer is not None else sink  # type: ignore[assignment]
+    writer: FeatureFileWriter | None = None
+    if isinstance(sink, (str, Path)):
+        writer = FeatureFileWriter(sink)
+        emit: FeatureSink = writer
+    else:
+        emit = sink
     try:
         result = _run(raster_path, part, predictor, args, grid, emit, progress, should_stop)
     except BaseException:
@@ -159,14 +163,23 @@ def _run(
                         f"the model returned {len(detections)} results for {len(batch.chips)} chips"
                     )
                 chips_run += len(batch.chips)
+                geoms: list[BaseGeometry] = []
+                labels: list[int] = []
+                scores: list[float] = []
                 for chip, det in zip(batch.chips, detections):
                     ctx = _ChipContext(
                         chip, part, args.threshold, args.exclude_pad_detections, args.return_bboxes
                     )
-                    for geom, label, score in chip_detections(ctx, det, predictor.family):
-                        cls = _class(predictor.classes, label)
-                        emit(projector.feature(geom, cls.value, cls.name, score))
-                        count += 1
+                    g, lab, sc = chip_detections(ctx, det, predictor.family)
+                    geoms.extend(g)
+                    labels.extend(lab)
+                    scores.extend(sc)
+                classes = [detector_class(predictor.classes, k) for k in labels]
+                for feature in projector.features(
+                    geoms, [c.value for c in classes], [c.name for c in classes], scores
+                ):
+                    emit(feature)
+                count += len(geoms)
             progress(batch.done, total, f"part {part.index}: {count} objects")
     if should_stop():
         raise Cancelled(f"detect objects cancelled in part {part.index}")
@@ -174,52 +187,61 @@ def _run(
     return PartResult(count=count, chips=chips_run, skipped=skipped)
 
 
-def _class(classes: Sequence[ClassInfo], label: int) -> ClassInfo:
-    return detector_class(classes, label)
-
-
 def chip_detections(
     ctx: _ChipContext, det: DetectionsLike, family: str
-) -> Iterator[tuple[BaseGeometry, int, float]]:
-    """Apply the chip-merge rules; yield (geometry in grid pixels, model label, score)."""
+) -> tuple[list[BaseGeometry], list[int], list[float]]:
+    """Apply the chip-merge rules: (geometries in grid pixels, model labels, scores) kept."""
     boxes = np.asarray(det.boxes, dtype=np.float64).reshape(-1, 4)
     scores = np.asarray(det.scores, dtype=np.float64).reshape(-1)
     labels = np.asarray(det.labels).reshape(-1).astype(np.int64)
     ox, oy = ctx.chip.window.col_off, ctx.chip.window.row_off
     if family == INSTANCE_DETECTION:
+        geoms: list[BaseGeometry] = []
+        kept_labels: list[int] = []
+        kept_scores: list[float] = []
         masks = det.masks
         for i in range(len(boxes)):
             mask = None if masks is None else np.asarray(masks[i], dtype=bool)
             geom = _instance(ctx, boxes[i], mask)
             if geom is not None:
-                yield geom, int(labels[i]), float(scores[i])
-        return
-    for i in range(len(boxes)):
-        x0, y0, x1, y1 = boxes[i]
-        cx, cy = ox + (x0 + x1) / 2, oy + (y0 + y1) / 2
-        if not ctx.part.window.contains_point(cx, cy):
-            continue
-        if ctx.exclude_pad and _touches_inner_edge(ctx, boxes[i]):
-            continue
-        score = float(scores[i])
-        if not ctx.chip.centre.contains_point(cx, cy):
-            score = ctx.threshold + DEMOTION_FACTOR * score
-        yield box(ox + x0, oy + y0, ox + x1, oy + y1), int(labels[i]), score
+                geoms.append(geom)
+                kept_labels.append(int(labels[i]))
+                kept_scores.append(float(scores[i]))
+        return geoms, kept_labels, kept_scores
+    b = boxes + np.array([ox, oy, ox, oy], dtype=np.float64)
+    cx, cy = (b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2
+    keep = _inside(ctx.part.window, cx, cy)
+    if ctx.exclude_pad:
+        keep &= ~_touches_inner_edge(ctx, boxes)
+    in_centre = _inside(ctx.chip.centre, cx, cy)
+    demoted = np.where(in_centre, scores, ctx.threshold + DEMOTION_FACTOR * scores)
+    b = b[keep]
+    geoms = list(shapely.box(b[:, 0], b[:, 1], b[:, 2], b[:, 3]))
+    return geoms, labels[keep].tolist(), demoted[keep].tolist()
 
 
-def _touches_inner_edge(ctx: _ChipContext, b: np.ndarray) -> bool:
-    """Box reaching into the outer EDGE_TOLERANCE_PX pixels of a chip side that is not on or
-    beyond the raster edge (an edge at 0 or 1 touches the first two pixel columns)."""
+def _inside(window: PixelWindow, cx: np.ndarray, cy: np.ndarray) -> np.ndarray:
+    """Half-open point-in-window test, vectorised (see PixelWindow.contains_point)."""
+    result: np.ndarray = (
+        (cx >= window.col_off) & (cx < window.col_end) & (cy >= window.row_off) & (cy < window.row_end)
+    )
+    return result
+
+
+def _touches_inner_edge(ctx: _ChipContext, boxes: np.ndarray) -> np.ndarray:
+    """Boxes (chip pixels) reaching into the outer EDGE_TOLERANCE_PX pixels of a chip side that
+    is not on or beyond the raster edge (an edge at 0 or 1 touches the first two columns)."""
     w = ctx.chip.window
     c = float(w.width)
-    x0, y0, x1, y1 = (float(v) for v in b)
     tol = EDGE_TOLERANCE_PX
-    return (
-        (x0 < tol and w.col_off > 0)
-        or (y0 < tol and w.row_off > 0)
-        or (x1 > c - tol and w.col_end < ctx.part.grid_width)
-        or (y1 > c - tol and w.row_end < ctx.part.grid_height)
+    x0, y0, x1, y1 = boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]
+    result: np.ndarray = (
+        ((x0 < tol) & (w.col_off > 0))
+        | ((y0 < tol) & (w.row_off > 0))
+        | ((x1 > c - tol) & (w.col_end < ctx.part.grid_width))
+        | ((y1 > c - tol) & (w.row_end < ctx.part.grid_height))
     )
+    return result
 
 
 def _instance(ctx: _ChipContext, b: np.ndarray, mask: np.ndarray | None) -> BaseGeometry | None:

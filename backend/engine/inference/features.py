@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -19,8 +19,6 @@ from typing import Any
 import numpy as np
 import shapely
 from pyproj import Transformer
-from shapely.affinity import affine_transform
-from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
 from backend.engine.inference.reading import RasterGrid
@@ -28,67 +26,94 @@ from backend.engine.inference.reading import RasterGrid
 
 @dataclass(frozen=True)
 class DetectedFeature:
-    """One detected object in map coordinates."""
+    """One detected object in map coordinates; geometries are kept as GeoJSON text.
 
-    geometry: dict[str, Any]  # GeoJSON geometry in the raster CRS
-    geometry_4326: dict[str, Any]  # GeoJSON geometry in EPSG:4326
+    Text, because that is what both the part files and the database want (GEOS reads GeoJSON);
+    ``geometry`` / ``geometry_4326`` parse it on demand.
+    """
+
+    geometry_json: str  # GeoJSON geometry in the raster CRS
+    geometry_4326_json: str  # GeoJSON geometry in EPSG:4326 (exterior rings counter-clockwise)
     bbox: tuple[float, float, float, float]  # raster CRS xmin, ymin, xmax, ymax
     class_value: int
     class_name: str
     confidence: float  # 0..1
 
+    @property
+    def geometry(self) -> dict[str, Any]:
+        return _parse(self.geometry_json)
+
+    @property
+    def geometry_4326(self) -> dict[str, Any]:
+        return _parse(self.geometry_4326_json)
+
     def to_json_line(self) -> str:
-        return json.dumps(
-            {
-                "type": "Feature",
-                "geometry": self.geometry_4326,
-                "properties": {
-                    "class_value": self.class_value,
-                    "class_name": self.class_name,
-                    "confidence": self.confidence,
-                },
-                "geometry_native": self.geometry,
-                "bbox_native": list(self.bbox),
-            },
-            separators=(",", ":"),
+        properties = json.dumps(
+            {"class_value": self.class_value, "class_name": self.class_name, "confidence": self.confidence}
         )
+        bbox = json.dumps(list(self.bbox))
+        return (
+            f'{{"type":"Feature","geometry":{self.geometry_4326_json},"properties":{properties},'
+            f'"geometry_native":{self.geometry_json},"bbox_native":{bbox}}}'
+        )
+
+
+def _parse(text: str) -> dict[str, Any]:
+    value: dict[str, Any] = json.loads(text)
+    return value
 
 
 FeatureSink = Callable[[DetectedFeature], None]
 
 
 class MapProjector:
-    """Converts geometries from processing-grid pixels to the raster CRS and EPSG:4326."""
+    """Converts geometries from processing-grid pixels to the raster CRS and EPSG:4326.
+
+    Works on arrays of geometries at once (one pyproj call per batch of chips), because
+    per-feature conversion dominated the run time on scenes with many objects.
+    """
 
     def __init__(self, grid: RasterGrid) -> None:
         t = grid.transform
-        self._matrix = [t.a, t.b, t.d, t.e, t.c, t.f]
+        self._linear = np.array([[t.a, t.d], [t.b, t.e]], dtype=np.float64)
+        self._offset = np.array([t.c, t.f], dtype=np.float64)
         self._to_4326 = Transformer.from_crs(grid.crs_wkt, "EPSG:4326", always_xy=True)
 
-    def feature(
-        self, pixel_geometry: BaseGeometry, class_value: int, class_name: str, confidence: float
-    ) -> DetectedFeature:
-        native = affine_transform(pixel_geometry, self._matrix)
-        lonlat = shapely.transform(native, self._lonlat)
-        xmin, ymin, xmax, ymax = native.bounds
-        return DetectedFeature(
-            geometry=_geojson(native),
-            geometry_4326=_geojson(lonlat),
-            bbox=(float(xmin), float(ymin), float(xmax), float(ymax)),
-            class_value=int(class_value),
-            class_name=str(class_name),
-            confidence=float(confidence),
-        )
+    def features(
+        self,
+        pixel_geometries: Sequence[BaseGeometry],
+        class_values: Sequence[int],
+        class_names: Sequence[str],
+        confidences: Sequence[float],
+    ) -> list[DetectedFeature]:
+        if not len(pixel_geometries):
+            return []
+        geoms = np.empty(len(pixel_geometries), dtype=object)
+        geoms[:] = list(pixel_geometries)
+        native = shapely.orient_polygons(shapely.transform(geoms, self._map), exterior_cw=False)
+        lonlat = shapely.orient_polygons(shapely.transform(native, self._lonlat), exterior_cw=False)
+        bounds = shapely.bounds(native)
+        native_json = shapely.to_geojson(native)
+        lonlat_json = shapely.to_geojson(lonlat)
+        return [
+            DetectedFeature(
+                geometry_json=str(native_json[i]),
+                geometry_4326_json=str(lonlat_json[i]),
+                bbox=(float(bounds[i, 0]), float(bounds[i, 1]), float(bounds[i, 2]), float(bounds[i, 3])),
+                class_value=int(class_values[i]),
+                class_name=str(class_names[i]),
+                confidence=float(confidences[i]),
+            )
+            for i in range(len(geoms))
+        ]
+
+    def _map(self, xy: np.ndarray) -> np.ndarray:
+        result: np.ndarray = xy @ self._linear + self._offset
+        return result
 
     def _lonlat(self, xy: np.ndarray) -> np.ndarray:
         lon, lat = self._to_4326.transform(xy[:, 0], xy[:, 1])
         return np.column_stack([lon, lat])
-
-
-def _geojson(geom: BaseGeometry) -> dict[str, Any]:
-    """GeoJSON dict with plain lists (json-serialisable, comparable in tests)."""
-    result: dict[str, Any] = json.loads(json.dumps(mapping(geom)))
-    return result
 
 
 class FeatureFileWriter:

@@ -19,28 +19,38 @@ from pathlib import Path
 import numpy as np
 import shapely
 import torch
-from torchvision.ops import batched_nms
+from torchvision.ops import nms
 
 from backend.engine.errors import Cancelled, EngineInputError
 from backend.engine.inference.features import FeatureFileWriter, iter_feature_lines
 from backend.engine.types import Progress, ShouldStop, never_stop, no_progress
 
-_QUERY_CHUNK = 100_000  # boxes queried against the tree at once (bounds the pair arrays)
-_NMS_CHUNK = 1_000  # boxes per torchvision call (keeps batched_nms on its single-call path)
+_STRIP = 50_000  # boxes per sweep strip (bounds the STR-tree held in memory)
+_NMS_CHUNK = 1_000  # boxes per torchvision nms call (its CPU kernel is quadratic)
 
 
 def _overlap_pairs(boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Index pairs (i < j) of boxes whose rectangles intersect."""
-    geoms = shapely.box(boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3])
-    tree = shapely.STRtree(geoms)
-    firsts: list[np.ndarray] = []
-    seconds: list[np.ndarray] = []
-    for start in range(0, len(geoms), _QUERY_CHUNK):
-        q, t = tree.query(geoms[start : start + _QUERY_CHUNK], predicate="intersects")
-        q = q + start
-        keep = q < t
-        firsts.append(q[keep])
-        seconds.append(t[keep])
+    """Index pairs (i, j), each once, of boxes whose rectangles intersect.
+
+    Boxes are swept in strips of ``_STRIP`` by increasing ymin; a strip is queried against itself
+    and the later boxes that start before its lowest box ends, so only one strip's tree is in
+    memory at a time.
+    """
+    order = np.argsort(boxes[:, 1], kind="stable")
+    ymin_sorted = boxes[order, 1]
+    firsts: list[np.ndarray] = [np.empty(0, dtype=np.int64)]
+    seconds: list[np.ndarray] = [np.empty(0, dtype=np.int64)]
+    for start in range(0, len(order), _STRIP):
+        stop = min(len(order), start + _STRIP)
+        reach = boxes[order[start:stop], 3].max()
+        end = max(stop, int(np.searchsorted(ymin_sorted, reach, side="right")))
+        cand = order[start:end]
+        b = boxes[cand]
+        geoms = shapely.box(b[:, 0], b[:, 1], b[:, 2], b[:, 3])
+        q, t = shapely.STRtree(geoms).query(geoms[: stop - start], predicate="intersects")
+        keep = q < t  # strip members come first in cand: cross-strip pairs always pass
+        firsts.append(cand[q[keep]])
+        seconds.append(cand[t[keep]])
     return np.concatenate(firsts), np.concatenate(seconds)
 
 
@@ -127,12 +137,32 @@ def _nms_by_group(boxes: np.ndarray, scores: np.ndarray, labels: np.ndarray, thr
         np.minimum.at(mins_y, inverse, local[:, 1])
         local[:, [0, 2]] -= mins_x[inverse][:, None]
         local[:, [1, 3]] -= mins_y[inverse][:, None]
-        keep = batched_nms(
-            torch.from_numpy(local), torch.from_numpy(scores[idx]), torch.from_numpy(inverse), thr
-        )
+        # then lay the groups side by side so they cannot overlap: one nms call per chunk
+        local[:, [0, 2]] += (inverse * (float(local[:, 2:].max()) + 1.0))[:, None]
+        keep = nms(torch.from_numpy(local), torch.from_numpy(scores[idx]), thr)
         kept.append(idx[keep.numpy()])
         start = stop
     return np.concatenate(kept).astype(np.int64)
+
+
+def _read_boxes(files: list[Path]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Boxes, confidences and class values of all part files (48 bytes a feature)."""
+    box_parts: list[np.ndarray] = [np.empty((0, 4))]
+    score_parts: list[np.ndarray] = [np.empty(0)]
+    class_parts: list[np.ndarray] = [np.empty(0, dtype=np.int64)]
+    for f in files:
+        boxes: list[list[float]] = []
+        scores: list[float] = []
+        classes: list[int] = []
+        for line in iter_feature_lines(f):
+            feat = json.loads(line)
+            boxes.append(feat["bbox_native"])
+            scores.append(feat["properties"]["confidence"])
+            classes.append(feat["properties"]["class_value"])
+        box_parts.append(np.array(boxes, dtype=np.float64).reshape(-1, 4))
+        score_parts.append(np.array(scores, dtype=np.float64))
+        class_parts.append(np.array(classes, dtype=np.int64))
+    return np.concatenate(box_parts), np.concatenate(score_parts), np.concatenate(class_parts)
 
 
 @dataclass(frozen=True)
@@ -163,26 +193,12 @@ def merge_detection_parts(
     keep: np.ndarray | None = None
     total = 0
     if run_nms:
-        boxes: list[list[float]] = []
-        scores: list[float] = []
-        classes: list[int] = []
-        for f in files:
-            for line in iter_feature_lines(f):
-                feat = json.loads(line)
-                boxes.append(feat["bbox_native"])
-                scores.append(feat["properties"]["confidence"])
-                classes.append(feat["properties"]["class_value"])
+        boxes, scores, classes = _read_boxes(files)
         total = len(scores)
         progress(0, 2, f"non maximum suppression on {total} features")
         if should_stop():
             raise Cancelled("merge cancelled")
-        kept = non_max_suppression(
-            np.array(boxes, dtype=np.float64).reshape(-1, 4),
-            np.array(scores, dtype=np.float64),
-            np.array(classes, dtype=np.int64),
-            max_overlap_ratio,
-            class_agnostic,
-        )
+        kept = non_max_suppression(boxes, scores, classes, max_overlap_ratio, class_agnostic)
         keep = np.zeros(total, dtype=bool)
         keep[kept] = True
         del boxes, scores, classes

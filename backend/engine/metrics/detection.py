@@ -98,12 +98,14 @@ def _match(iou: np.ndarray, order: np.ndarray, threshold: float) -> np.ndarray:
 
 
 def _ap(scores: np.ndarray, hits: np.ndarray, positives: int) -> float:
+    if len(scores) == 0:
+        return 0.0
     order = np.argsort(-scores, kind="stable")
     tp = np.cumsum(hits[order])
     fp = np.cumsum(~hits[order])
     recall = tp / positives
     precision = tp / np.maximum(tp + fp, 1e-12)
-    precision = np.maximum.accumulate(precision[::-1])[::-1] if len(precision) else precision
+    precision = np.maximum.accumulate(precision[::-1])[::-1]
     idx = np.searchsorted(recall, _RECALL_POINTS, side="left")
     sampled = np.where(idx < len(precision), precision[np.minimum(idx, len(precision) - 1)], 0.0)
     return float(sampled.mean())

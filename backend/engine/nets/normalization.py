@@ -54,7 +54,8 @@ class InputScaling:
     def normalized(self, x: torch.Tensor) -> torch.Tensor:
         """[B,bands,H,W] raw values -> zero-mean, unit-std float inputs."""
         mean, std = self.detector_mean_std()
-        return (self.unit(x) - self._column(mean, x)) / self._column(std, x)
+        unit = self.unit(x)
+        return (unit - self._column(mean, unit)) / self._column(std, unit)
 
     def normalization_stats(self) -> dict[str, list[float]] | None:
         """The emd `NormalizationStats` object (None for ImageNet / 8-bit RGB)."""

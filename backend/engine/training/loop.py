@@ -64,7 +64,8 @@ def _device(name: str) -> torch.device:
     return torch.device("cpu")
 
 
-def _scaling(folder: TrainingFolder) -> InputScaling:
+def folder_scaling(folder: TrainingFolder) -> InputScaling:
+    """How chips of this export become model inputs (ImageNet for 8-bit RGB, else band stats)."""
     if folder.is_8bit_rgb:
         return scaling_from_band_stats((), (), (), (), True)
     stats = folder.band_stats or band_stats_from_chips(folder.samples, limit=STATS_SAMPLE_LIMIT)
@@ -90,7 +91,7 @@ def _setup(config: TrainConfig, folder: TrainingFolder, pretrained: PretrainedSo
     if not folder.samples:
         raise EngineInputError("the training data holds no labelled chips")
     chip_size = config.chip_size or max(folder.chip_size)
-    setup = _Setup(spec, backbone, chip_size, folder.band_count, _scaling(folder), _device(config.device))
+    setup = _Setup(spec, backbone, chip_size, folder.band_count, folder_scaling(folder), _device(config.device))
     if pretrained is not None:
         check_compatible(spec, backbone, folder.band_count, pretrained)
     return setup
@@ -385,6 +386,7 @@ class _Trainer:
         package = write_package(
             self.model_dir, self.config.out_name, self.model, emd, history,
             evaluation.examples if evaluation else [], self.family, self.class_names,
+            [tuple(c.color) for c in folder.classes],
         )
         self.progress(self.total, self.total, f"model package written: {package.name}")
         metrics = {"valid_loss": best_loss if validated else None, **copy.deepcopy(details)}

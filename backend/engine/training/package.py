@@ -37,6 +37,7 @@ def write_package(
     examples: Sequence[Example],
     family: str,
     class_names: Sequence[str],
+    class_colors: Sequence[tuple[int, int, int]] | None = None,
 ) -> Path:
     """Write the folder's files and zip them; returns the .dlpk path."""
     parse_emd(emd)  # never write an emd our own reader refuses
@@ -44,5 +45,7 @@ def write_package(
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     torch.save(state, model_dir / f"{out_name}.pth")
     loss_graph(history, characteristics_dir(model_dir) / "loss_graph.png")
-    show_results(examples, family, class_names, characteristics_dir(model_dir) / "show_results.png")
+    show_results(
+        examples, family, class_names, characteristics_dir(model_dir) / "show_results.png", class_colors
+    )
     return write_dlpk(model_dir, model_dir / f"{out_name}.dlpk")

@@ -65,9 +65,12 @@ def _display(image: torch.Tensor) -> np.ndarray:
     return out[0] if out.shape[0] == 1 else out.transpose(1, 2, 0)
 
 
-def _colors(names: Sequence[str]) -> list[Any]:
+def _colors(count: int, class_colors: Sequence[tuple[int, int, int]] | None) -> list[Any]:
+    """Index 0 (background) first, then one color per class (the class's own when known)."""
     cmap = plt.get_cmap("tab10")
-    return [cmap(i % 10) for i in range(len(names) + 1)]
+    if class_colors is not None and len(class_colors) == count:
+        return [(0, 0, 0, 1)] + [tuple(v / 255 for v in c) + (1.0,) for c in class_colors]
+    return [cmap(i % 10) for i in range(count + 1)]
 
 
 def _boxes(ax: Any, boxes: Any, labels: Any, color: Any, names: Sequence[str]) -> None:
@@ -77,13 +80,19 @@ def _boxes(ax: Any, boxes: Any, labels: Any, color: Any, names: Sequence[str]) -
             ax.text(x0, y0, names[label - 1], color=color, fontsize=6, va="bottom")
 
 
-def show_results(examples: Sequence[Example], family: str, class_names: Sequence[str], path: Path) -> None:
+def show_results(
+    examples: Sequence[Example],
+    family: str,
+    class_names: Sequence[str],
+    path: Path,
+    class_colors: Sequence[tuple[int, int, int]] | None = None,
+) -> None:
     """Ground truth (left) against prediction (right) for a few validation chips."""
     rows = max(len(examples), 1)
     fig, axes = plt.subplots(rows, 2, figsize=(6, 3 * rows), squeeze=False)
     axes[0][0].set_title("ground truth", fontsize=9)
     axes[0][1].set_title("prediction", fontsize=9)
-    colors = _colors(class_names)
+    colors = _colors(len(class_names), class_colors)
     for row, ex in zip(axes, examples):
         image = _display(ex.image)
         for ax in row:

@@ -50,6 +50,8 @@ export interface Raster {
   id: number;
   project: number;
   name: string;
+  /** "image" (uploaded imagery) or "classified" (drawn with its class colours; no band/stretch choice). */
+  kind?: string;
   status: RasterStatus;
   error: string;
   crs: string | null;
@@ -64,6 +66,9 @@ export interface Raster {
   /** Keyed by 1-based band number as a string. */
   statistics: Record<string, BandStatistics> | null;
   job: number | null;
+  /** Class colours of a classified raster. */
+  classes?: ProjectClass[];
+  created_at?: string;
 }
 
 export interface TileJson {

@@ -1,7 +1,7 @@
 /** The "Jobs" project panel: the project's jobs, live from the job feed, newest first. */
 import type { Job } from "../api/types";
 import { registerProjectPanel, type ProjectContext } from "../panels/registry";
-import { connectionBadge } from "../projects/projectPage";
+import { connectionBadge } from "../ui/connection";
 import { h, replace } from "../ui/dom";
 import { jobRow, type JobRow } from "./jobRow";
 import { isFinished, sortJobs } from "./store";
@@ -45,15 +45,19 @@ function mountJobsPanel(container: HTMLElement, ctx: ProjectContext): () => void
     const ordered = sortJobs([...jobs.values()]).filter(visible);
     replace(list, ordered.map((j) => rows.get(j.id)!.el));
     empty.hidden = ordered.length > 0;
+    updateCounts();
+  }
+
+  function updateCounts(): void {
     const active = [...jobs.values()].filter((j) => !isFinished(j.status)).length;
-    counts.textContent = `${jobs.size} jobs · ${active} active`;
+    counts.textContent = `${jobs.size} job${jobs.size === 1 ? "" : "s"} · ${active} active`;
   }
 
   const offJob = ctx.events.on("job", (job) => {
-    const isNew = !jobs.has(job.id);
     upsert(job);
-    if (isNew || !visible(job) !== !rows.get(job.id)!.el.isConnected) render();
-    else counts.textContent = `${jobs.size} jobs · ${[...jobs.values()].filter((j) => !isFinished(j.status)).length} active`;
+    // Re-order only when a row appears or leaves the filter; otherwise the row updated itself.
+    if (visible(job) !== (rows.get(job.id)!.el.parentNode === list)) render();
+    else updateCounts();
   });
   const offJobs = ctx.events.on("jobs", (all) => {
     all.forEach(upsert);

@@ -46,7 +46,7 @@ export class RasterLayers {
         this.entries.set(raster.id, entry);
         this.map.addLayer(entry.layer);
         added.push(raster.id);
-        void this.applyTileJson(raster.id);
+        void this.loadSource(raster.id);
       } else {
         entry.raster = raster;
       }
@@ -56,6 +56,7 @@ export class RasterLayers {
       if (!wanted.has(id)) {
         this.map.removeLayer(entry.layer);
         this.entries.delete(id);
+        this.maxZooms.delete(id);
       }
     }
     return added;
@@ -116,14 +117,8 @@ export class RasterLayers {
   private create(raster: Raster): Entry {
     const settings = defaultRenderSettings(raster);
     const extent = lonLatBoundsToExtent(raster.bounds!);
-    const source = new XYZ({
-      url: tileUrlTemplate(raster.id, settings),
-      tileSize: 256,
-      maxZoom: DEFAULT_MAX_ZOOM,
-      transition: 150,
-    });
-    const layer = new TileLayer({
-      source,
+    // No source until the TileJSON tells the zoom range (see loadSource): no tile is fetched twice.
+    const layer = new TileLayer<XYZ>({
       // Tiles outside the footprint are transparent anyway; the extent saves requesting them.
       extent,
       properties: { rasterId: raster.id, title: raster.name },
@@ -132,24 +127,23 @@ export class RasterLayers {
   }
 
   /**
-   * Use the TileJSON maxzoom: past it OpenLayers upsamples the last level instead of asking the
-   * server for ever finer tiles. Optional: on failure the default stays.
+   * Give the layer its XYZ source once the TileJSON is known: past its maxzoom OpenLayers
+   * upsamples the last level instead of asking the server for ever finer tiles. The TileJSON is
+   * optional: without it the default zoom range applies.
    */
-  private async applyTileJson(id: number): Promise<void> {
+  private async loadSource(id: number): Promise<void> {
+    let maxZoom = DEFAULT_MAX_ZOOM;
     try {
       const tj = await this.api.tileJson(id);
-      const entry = this.entries.get(id);
-      if (!entry || typeof tj.maxzoom !== "number") return;
-      this.maxZooms.set(id, tj.maxzoom);
-      const source = new XYZ({
-        url: tileUrlTemplate(id, entry.settings),
-        tileSize: 256,
-        maxZoom: Math.max(0, Math.round(tj.maxzoom)),
-        transition: 150,
-      });
-      entry.layer.setSource(source);
+      if (typeof tj.maxzoom === "number") maxZoom = Math.max(0, Math.round(tj.maxzoom));
     } catch {
-      // Keep the default source.
+      // keep the default
     }
+    const entry = this.entries.get(id);
+    if (!entry) return; // removed meanwhile
+    this.maxZooms.set(id, maxZoom);
+    entry.layer.setSource(
+      new XYZ({ url: tileUrlTemplate(id, entry.settings), tileSize: 256, maxZoom, transition: 150 }),
+    );
   }
 }

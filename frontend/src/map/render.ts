@@ -51,7 +51,13 @@ export function presetRescale(raster: Raster, bands: number[], preset: StretchPr
   return out;
 }
 
+/** Classified rasters are drawn with their class colours: bands and stretch do not apply. */
+export function isClassified(raster: Raster): boolean {
+  return raster.kind === "classified";
+}
+
 export function defaultRenderSettings(raster: Raster): RenderSettings {
+  if (isClassified(raster)) return { bands: [1], rescale: [] };
   const bands = defaultBands(raster);
   return { bands, rescale: presetRescale(raster, bands, "p2p98") };
 }

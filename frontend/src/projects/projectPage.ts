@@ -10,27 +10,9 @@ import { createMap } from "../map/map";
 import { RasterLayers } from "../map/rasterLayers";
 import { projectPanels, type ProjectContext } from "../panels/registry";
 import { RasterStore } from "../rasters/store";
-import type { ConnectionState } from "../realtime/socket";
 import type { AppContext, Page } from "../shell";
+import { connectionBadge } from "../ui/connection";
 import { h, replace } from "../ui/dom";
-
-export function connectionBadge(): { el: HTMLElement; set(state: ConnectionState): void } {
-  const el = h("span", { class: "conn", testid: "connection" });
-  const labels: Record<ConnectionState, string> = {
-    connecting: "connecting…",
-    live: "live",
-    reconnecting: "reconnecting…",
-    closed: "offline",
-  };
-  return {
-    el,
-    set(state) {
-      el.textContent = labels[state];
-      el.dataset.state = state;
-      el.className = `conn conn-${state}`;
-    },
-  };
-}
 
 export function mountProjectPage(outlet: HTMLElement, app: AppContext, projectId: number): Page {
   const disposers: (() => void)[] = [];
@@ -76,6 +58,11 @@ export function mountProjectPage(outlet: HTMLElement, app: AppContext, projectId
       events.on("rasters", (rasters) => {
         const added = rasterLayers.sync(rasters);
         if (!fitted && added.length > 0) fitted = rasterLayers.fitAll();
+      });
+
+      events.on("project", (p) => {
+        app.setCrumb(p.name);
+        document.title = `${p.name} · Rasterlab`;
       });
 
       const badge = connectionBadge();

@@ -6,7 +6,9 @@ import { ApiError } from "../api/http";
 import type { Raster } from "../api/types";
 import type { ProjectContext } from "../panels/registry";
 import { h, replace } from "../ui/dom";
+import { icon } from "../ui/icons";
 import { shortNumber } from "../ui/format";
+import { isClassified } from "../map/render";
 import { renderControls } from "./renderControls";
 
 export interface LayerItem {
@@ -30,9 +32,9 @@ export function layerItem(ctx: ProjectContext, initial: Raster, onDeleted: (id: 
   const visible = h("input", { type: "checkbox", title: "Show on the map", testid: "layer-visible" });
   const name = h("span", { class: "layer-name", testid: "layer-name" });
   const status = h("span", { class: "status", testid: "raster-status" });
-  const zoom = h("button", { type: "button", class: "icon-btn", title: "Zoom to layer", testid: "layer-zoom" }, "⌖");
-  const styleBtn = h("button", { type: "button", class: "icon-btn", title: "Bands and stretch", testid: "layer-style" }, "◐");
-  const del = h("button", { type: "button", class: "icon-btn danger", title: "Delete raster", hidden: !ctx.canEdit, testid: "layer-delete" }, "✕");
+  const zoom = h("button", { type: "button", class: "icon-btn", title: "Zoom to layer", testid: "layer-zoom" }, icon("target"));
+  const styleBtn = h("button", { type: "button", class: "icon-btn", title: "Bands and stretch", testid: "layer-style" }, icon("sliders"));
+  const del = h("button", { type: "button", class: "icon-btn danger", title: "Delete raster", hidden: !ctx.canEdit, testid: "layer-delete" }, icon("close"));
   const opacity = h("input", { type: "range", min: 0, max: 1, step: 0.05, value: "1", title: "Opacity", class: "opacity", testid: "layer-opacity" });
   const meta = h("div", { class: "layer-meta muted small", testid: "layer-meta" });
   const error = h("p", { class: "notice notice-error", hidden: true, testid: "raster-error" });
@@ -84,6 +86,7 @@ export function layerItem(ctx: ProjectContext, initial: Raster, onDeleted: (id: 
     error.hidden = raster.status !== "failed" || !raster.error;
     error.textContent = raster.status === "failed" ? raster.error : "";
     for (const c of [visible, zoom, styleBtn, opacity]) c.disabled = !ready;
+    styleBtn.hidden = isClassified(raster);
     const layer = layers.layer(raster.id);
     if (layer) {
       visible.checked = layer.getVisible();

@@ -19,7 +19,7 @@ function mountLayersPanel(container: HTMLElement, ctx: ProjectContext): void {
 
   const onRasters = (rasters: Raster[]): void => {
     const seen = new Set<number>();
-    for (const raster of rasters) {
+    rasters.forEach((raster, index) => {
       seen.add(raster.id);
       let item = items.get(raster.id);
       if (item) item.update(raster);
@@ -27,11 +27,13 @@ function mountLayersPanel(container: HTMLElement, ctx: ProjectContext): void {
         item = layerItem(ctx, raster, () => void ctx.reloadRasters());
         items.set(raster.id, item);
       }
-      list.append(item.el); // re-appending keeps the DOM in list order
+      // Move only rows out of place: moving a row would blur an input someone is typing in.
+      const at = list.children[index] ?? null;
+      if (at !== item.el) list.insertBefore(item.el, at);
       if (raster.status !== "processing" && zoomWhenReady.delete(raster.id) && raster.status === "ready") {
         ctx.rasterLayers.zoomTo(raster.id);
       }
-    }
+    });
     for (const [id, item] of items) {
       if (!seen.has(id)) {
         item.el.remove();

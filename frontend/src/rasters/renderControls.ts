@@ -117,17 +117,18 @@ export function renderControls(
       bandRows,
       bands.map((band, i) => {
         const stats = raster.statistics?.[String(band)];
+        const summary = stats
+          ? `Band ${band}: min ${shortNumber(stats.min)}, max ${shortNumber(stats.max)}, mean ${shortNumber(stats.mean)}, ` +
+            `std ${shortNumber(stats.std)}, 2-98 % ${shortNumber(stats.p2)}–${shortNumber(stats.p98)}`
+          : `Band ${band}: no statistics`;
         return h(
           "div",
-          { class: "band-row" },
+          { class: "band-row", title: summary },
           h("span", { class: `chan chan-${labels[i]!.toLowerCase()}` }, labels[i]),
           bandSelect(i),
           numberInput(i, 0),
           h("span", { class: "muted" }, "–"),
           numberInput(i, 1),
-          stats
-            ? h("span", { class: "muted small stats", title: `min ${stats.min}, max ${stats.max}, mean ${stats.mean}, std ${stats.std}` }, `μ ${shortNumber(stats.mean)}`)
-            : null,
         );
       }),
     );

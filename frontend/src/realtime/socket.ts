@@ -5,6 +5,8 @@
  * because events sent while the socket was down are lost.
  */
 
+const DEFAULT_FATAL_CODES: readonly number[] = [4401, 4403, 4404];
+
 export type ConnectionState = "connecting" | "live" | "reconnecting" | "closed";
 
 export interface ReconnectingSocketOptions {
@@ -14,6 +16,11 @@ export interface ReconnectingSocketOptions {
   /** First retry delay in ms (doubles on each failure up to maxDelayMs). */
   baseDelayMs?: number;
   maxDelayMs?: number;
+  /**
+   * Close codes after which retrying is pointless (the server's "not logged in" 4401, "no access"
+   * 4403, "not found" 4404): the socket goes to "closed" instead of reconnecting.
+   */
+  fatalCloseCodes?: readonly number[];
   /** Injected for tests. */
   random?: () => number;
   createSocket?: (url: string) => WebSocket;
@@ -53,7 +60,7 @@ export class ReconnectingSocket {
     this.max = options.maxDelayMs ?? 15_000;
     this.random = options.random ?? Math.random;
     this.create = options.createSocket ?? ((u) => new WebSocket(u));
-    window.addEventListener("online", this.onOnline);
+    globalThis.addEventListener?.("online", this.onOnline);
     this.connect();
   }
 
@@ -63,7 +70,7 @@ export class ReconnectingSocket {
 
   close(): void {
     this.closedByUser = true;
-    window.removeEventListener("online", this.onOnline);
+    globalThis.removeEventListener?.("online", this.onOnline);
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.socket?.close();
@@ -106,9 +113,13 @@ export class ReconnectingSocket {
       }
       this.options.onMessage(data);
     });
-    socket.addEventListener("close", () => {
+    socket.addEventListener("close", (event: CloseEvent) => {
       if (this.socket !== socket) return;
       this.socket = null;
+      if ((this.options.fatalCloseCodes ?? DEFAULT_FATAL_CODES).includes(event.code)) {
+        this.close();
+        return;
+      }
       this.scheduleReconnect();
     });
     // "error" is always followed by "close"; nothing to do here.
