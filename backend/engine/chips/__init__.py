@@ -34,8 +34,9 @@ Behaviour worth knowing:
 - RCNN_Masks folders are named by class value (labels/<value>/<stem>.tif, one per class per
   chip); the reader also accepts folders named by class name (older ArcGIS exports).
 - Labeled_Tiles BOUNDING_BOX chips are the feature's bounding box resampled to the tile size.
-- TIFF chips after the first of each shape are written from a GDAL-made template (fasttiff);
-  chip files are written by a few threads while the main thread reads and clips.
+- TIFF chips after the first of each shape are written from a GDAL-made template (fasttiff).
+  One thread reads pixels ahead, the calling thread clips labels and numbers chips, and a few
+  threads write files and chip statistics (export.WRITE_THREADS = 1: all in one thread).
 """
 from backend.engine.chips.export import export_training_data
 from backend.engine.chips.params import (

@@ -27,14 +27,17 @@ from backend.engine.chips.metadata import CellSize, ExportFacts, MapWriter, writ
 from backend.engine.chips.params import (
     ClassDef, ExportParams, ExportSummary, LabelFeature, RasterSource, validate_classes,
 )
-from backend.engine.chips.stats import BandStats, LabelStats
+from backend.engine.chips.stats import BandStats, ChipMoments, LabelStats, chip_moments
 from backend.engine.errors import Cancelled, EngineInputError
 from backend.engine.types import Progress, ShouldStop, never_stop, no_progress
 
-# Chip files are written by a few threads (GDAL and file I/O release the GIL) while the main
-# thread reads pixels and clips labels; at most MAX_IN_FLIGHT chips wait in memory.
+# A pipeline of threads (GDAL, file I/O and numpy release the GIL): one reads chip pixels
+# ahead, the main thread clips labels and numbers chips, and WRITE_THREADS write the files and
+# compute chip statistics. Results are merged in chip order; at most READ_AHEAD +
+# MAX_IN_FLIGHT chips are held in memory. WRITE_THREADS = 1 runs everything in this thread.
 WRITE_THREADS = max(1, min(4, os.cpu_count() or 1))
 MAX_IN_FLIGHT = 2 * WRITE_THREADS
+READ_AHEAD = 2
 
 
 @dataclass(frozen=True)
@@ -154,8 +157,8 @@ class _Export:
         (self.out_dir / "images").mkdir()
         labels = make_writer(params.metadata_format, self.out_dir, self.classes)
         self.progress(0, self.total, "exporting chips")
-        with MapWriter(self.out_dir) as maps, _executor() as pool:
-            pending: deque[tuple[Future[LabelResult], list[ChipLabel], str]] = deque()
+        with MapWriter(self.out_dir) as maps, _executor(WRITE_THREADS, "export-write") as pool:
+            pending: _Pending = deque()
             try:
                 for number, plan in enumerate(self.plans, start=1):
                     self._raster(plan, labels, pool, pending, maps,
@@ -192,31 +195,42 @@ class _Export:
     def _raster(self, plan: _RasterPlan, labels: LabelWriter, pool: ThreadPoolExecutor,
                 pending: _Pending, maps: MapWriter, where: str) -> None:
         params = self.params
-        with ChipReader(Path(plan.source.path), params.cell_size) as reader:
+        # One thread reads ahead (a dataset must not be read by two threads at once) while
+        # this one clips the labels of the next chips.
+        with ChipReader(Path(plan.source.path), params.cell_size) as reader, \
+                _executor(1, "export-read") as read_pool:
             if not self.band_names:
                 self.band_names = reader.band_names
             self.cells.append(CellSize(reader.cell_size[0], reader.cell_size[1], reader.epsg,
                                        reader.crs_wkt))
             writer = ChipWriter(params.image_chip_format, reader.count, reader.dtype,
                                 reader.crs_wkt, reader.nodata)
+            reads: deque[_Read] = deque()
             for spec, index, centre in self._chips(reader):
                 if self.should_stop():
                     raise Cancelled("export training data was cancelled")
                 self.done += 1
-                job = self._chip(reader, writer, labels, spec, index, centre, pool)
-                if job is not None:
-                    pending.append(job)
-                    self._collect(pending, maps, MAX_IN_FLIGHT)
+                found = self._labels(spec, index, centre)
+                if found is not None:
+                    scaled = centre is not None and params.crop_mode == "BOUNDING_BOX"
+                    resampling = Resampling.bilinear if scaled else Resampling.nearest
+                    reads.append((spec, centre, found,
+                                  read_pool.submit(reader.read, spec, resampling)))
+                    while len(reads) > READ_AHEAD:
+                        self._write(reads.popleft(), reader, writer, labels, pool, pending, maps)
                 self.progress(self.done, self.total,
                               f"{self.index - params.start_index} chips exported ({where})")
+            while reads:
+                self._write(reads.popleft(), reader, writer, labels, pool, pending, maps)
 
     def _collect(self, pending: _Pending, maps: MapWriter, keep: int) -> None:
         """Finish written chips in order until at most ``keep`` are in flight."""
         while len(pending) > keep:
             future, found, name = pending.popleft()
-            result = future.result()
+            result, moments = future.result()
             maps.add(name, result.map_label)
             self.label_stats.add(found, result.class_pixels)
+            self.bands.merge(moments)
 
     def _chips(self, reader: ChipReader
                ) -> Iterator[tuple[ChipSpec, FeatureIndex, int | None]]:
@@ -242,38 +256,34 @@ class _Export:
             for angle in angles:
                 yield rotated(base, angle), index, None
 
-    def _chip(self, reader: ChipReader, writer: ChipWriter, labels: LabelWriter,
-              spec: ChipSpec, index: FeatureIndex, centre: int | None, pool: ThreadPoolExecutor
-              ) -> tuple[Future[LabelResult], list[ChipLabel], str] | None:
-        """Read and label one chip; hand its files to the pool. None when it is skipped."""
-        params = self.params
-        found: list[ChipLabel]
+    def _labels(self, spec: ChipSpec, index: FeatureIndex, centre: int | None
+                ) -> list[ChipLabel] | None:
+        """The chip's labels, or None when the chip is skipped for want of labels."""
         if centre is not None:
             one = clip_to_chip(index.features[centre], spec)
-            found = [one] if one is not None else []
-            if not found:
-                return None
-        else:
-            found = index.in_chip(spec, params.min_polygon_overlap_ratio)
-            if not found and not params.output_nofeature_tiles:
-                return None
-        scaled = centre is not None and params.crop_mode == "BOUNDING_BOX"
-        data, valid = reader.read(spec, Resampling.bilinear if scaled else Resampling.nearest)
-        if centre is not None and params.blacken_around_feature:
+            return [one] if one is not None else None
+        found = index.in_chip(spec, self.params.min_polygon_overlap_ratio)
+        return found if found or self.params.output_nofeature_tiles else None
+
+    def _write(self, read: _Read, reader: ChipReader, writer: ChipWriter, labels: LabelWriter,
+               pool: ThreadPoolExecutor, pending: _Pending, maps: MapWriter) -> None:
+        """Number a read chip and hand its files to the writers (unless it is all nodata)."""
+        spec, centre, found, future = read
+        data, valid = future.result()
+        if centre is not None and self.params.blacken_around_feature:
             valid &= feature_mask(found[0], spec.height, spec.width)
         if not valid.any():
-            return None  # nothing but nodata: no use for training
+            return  # nothing but nodata: no use for training
         data = writer.prepare(data, valid)
-        self.bands.add(data, valid)
         self.used_features.update(label.feature.index for label in found)
         stem = f"{self.index:09d}"
         name = f"{stem}.{writer.ext}"
         self.index += 1
         context = ChipContext(stem, name, spec.width, spec.height, reader.count,
                               spec.transform, reader.crs_wkt, found)
-        future = pool.submit(_write_chip, writer, labels, self.out_dir / "images" / name, data,
-                             context)
-        return future, found, name
+        pending.append((pool.submit(_write_chip, writer, labels, self.out_dir / "images" / name,
+                                    data, valid, context), found, name))
+        self._collect(pending, maps, MAX_IN_FLIGHT)
 
 
 class _InlineExecutor(ThreadPoolExecutor):
@@ -288,16 +298,19 @@ class _InlineExecutor(ThreadPoolExecutor):
         return future
 
 
-def _executor() -> ThreadPoolExecutor:
+def _executor(workers: int, name: str) -> ThreadPoolExecutor:
     if WRITE_THREADS <= 1:
         return _InlineExecutor(1)
-    return ThreadPoolExecutor(WRITE_THREADS, thread_name_prefix="export-chips")
+    return ThreadPoolExecutor(workers, thread_name_prefix=name)
 
 
-_Pending = deque[tuple[Future[LabelResult], list[ChipLabel], str]]
+_Written = tuple[LabelResult, ChipMoments | None]
+_Read = tuple[ChipSpec, int | None, list[ChipLabel], Future[tuple[np.ndarray, np.ndarray]]]
+_Pending = deque[tuple[Future[_Written], list[ChipLabel], str]]
 
 
 def _write_chip(writer: ChipWriter, labels: LabelWriter, path: Path, data: np.ndarray,
-                context: ChipContext) -> LabelResult:
+                valid: np.ndarray, context: ChipContext) -> _Written:
+    """Worker: the chip's files and statistics."""
     writer.write(path, data, context.transform)
-    return labels.write(context)
+    return labels.write(context), chip_moments(data, valid)
