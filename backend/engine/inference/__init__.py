@@ -27,9 +27,11 @@ detect.py
     detect_objects_part(raster_path, part, predictor, args, sink: FeatureSink | Path,
                         progress, should_stop) -> PartResult(count, chips, skipped)
 features.py
-    DetectedFeature(geometry, geometry_4326, bbox, class_value, class_name, confidence 0..1),
+    DetectedFeature(geometry_json, geometry_4326_json, bbox, class_value, class_name,
+                    confidence 0..1) with .geometry / .geometry_4326 dicts and .to_json_line(),
     FeatureSink = Callable[[DetectedFeature], None], FeatureFileWriter(path),
     read_features(path) -> Iterator[GeoJSON Feature dict]   # NDJSON part / merged files
+    read_nms_fields(line) -> (bbox_native, confidence, class_value)
 nms.py
     non_max_suppression(boxes, scores, classes, max_overlap_ratio, class_agnostic=False)
         -> kept indices (most confident first; equals torchvision nms / batched_nms)

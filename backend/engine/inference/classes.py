@@ -38,7 +38,9 @@ def classified_dtype(classes: Sequence[ClassInfo]) -> np.dtype[np.unsignedintege
     """uint8 when the class values and a NoData value fit, else uint16."""
     values = {int(c.value) for c in classes}
     if values and (min(values) < 0 or max(values) > 65534):
-        raise EngineError(f"class values must be within 0..65534 for a classified raster (got {sorted(values)})")
+        raise EngineError(
+            f"class values must be within 0..65534 for a classified raster (got {sorted(values)})"
+        )
     fits8 = max(values | {0}) <= 255 and (0 not in values or len(values) < 256)
     return np.dtype(np.uint8) if fits8 else np.dtype(np.uint16)
 

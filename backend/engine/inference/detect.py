@@ -18,7 +18,7 @@ Rules applied to each chip's detections (esri-dlpk.md §5.4-5.5), in processing-
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,7 +38,12 @@ from backend.engine.inference.batching import (
     to_model_input,
 )
 from backend.engine.inference.classes import detector_class
-from backend.engine.inference.features import FeatureFileWriter, FeatureSink, MapProjector
+from backend.engine.inference.features import (
+    DetectedFeature,
+    FeatureFileWriter,
+    FeatureSink,
+    MapProjector,
+)
 from backend.engine.inference.planning import part_grid, pick_fields
 from backend.engine.inference.protocols import (
     INSTANCE_DETECTION,
@@ -163,28 +168,36 @@ def _run(
                         f"the model returned {len(detections)} results for {len(batch.chips)} chips"
                     )
                 chips_run += len(batch.chips)
-                geoms: list[BaseGeometry] = []
-                labels: list[int] = []
-                scores: list[float] = []
-                for chip, det in zip(batch.chips, detections):
-                    ctx = _ChipContext(
-                        chip, part, args.threshold, args.exclude_pad_detections, args.return_bboxes
-                    )
-                    g, lab, sc = chip_detections(ctx, det, predictor.family)
-                    geoms.extend(g)
-                    labels.extend(lab)
-                    scores.extend(sc)
-                classes = [detector_class(predictor.classes, k) for k in labels]
-                for feature in projector.features(
-                    geoms, [c.value for c in classes], [c.name for c in classes], scores
-                ):
+                for feature in _batch_features(part, args, predictor, projector, batch.chips, detections):
                     emit(feature)
-                count += len(geoms)
+                    count += 1
             progress(batch.done, total, f"part {part.index}: {count} objects")
     if should_stop():
         raise Cancelled(f"detect objects cancelled in part {part.index}")
     progress(total, total, f"part {part.index}: {count} objects")
     return PartResult(count=count, chips=chips_run, skipped=skipped)
+
+
+def _batch_features(
+    part: PartSpec,
+    args: DetectArgs,
+    predictor: PredictorLike,
+    projector: MapProjector,
+    chips: list[ChipSpec],
+    detections: Sequence[DetectionsLike],
+) -> list[DetectedFeature]:
+    """Features of one batch after the chip-merge rules, converted to map space together."""
+    geoms: list[BaseGeometry] = []
+    labels: list[int] = []
+    scores: list[float] = []
+    for chip, det in zip(chips, detections):
+        ctx = _ChipContext(chip, part, args.threshold, args.exclude_pad_detections, args.return_bboxes)
+        g, lab, sc = chip_detections(ctx, det, predictor.family)
+        geoms.extend(g)
+        labels.extend(lab)
+        scores.extend(sc)
+    classes = [detector_class(predictor.classes, k) for k in labels]
+    return projector.features(geoms, [c.value for c in classes], [c.name for c in classes], scores)
 
 
 def chip_detections(
@@ -215,7 +228,8 @@ def chip_detections(
         keep &= ~_touches_inner_edge(ctx, boxes)
     in_centre = _inside(ctx.chip.centre, cx, cy)
     demoted = np.where(in_centre, scores, ctx.threshold + DEMOTION_FACTOR * scores)
-    b = b[keep]
+    # clip to the raster: the zero-filled overhang of edge chips is not imagery
+    b = np.clip(b[keep], 0, [ctx.part.grid_width, ctx.part.grid_height] * 2)
     geoms = list(shapely.box(b[:, 0], b[:, 1], b[:, 2], b[:, 3]))
     return geoms, labels[keep].tolist(), demoted[keep].tolist()
 
@@ -259,8 +273,15 @@ def _instance(ctx: _ChipContext, b: np.ndarray, mask: np.ndarray | None) -> Base
     if not ctx.chip.centre.contains_point(cx, cy):
         return None
     if ctx.return_bboxes or mask is None or not len(rows):
-        return box(ox + x0, oy + y0, ox + x1, oy + y1)
-    return polygonize_mask(mask, ox, oy, rows, cols)
+        geom: BaseGeometry = box(ox + x0, oy + y0, ox + x1, oy + y1)
+    else:
+        geom = polygonize_mask(mask, ox, oy, rows, cols)
+    grid = ctx.part.grid_window
+    if ctx.chip.window.intersection(grid) != ctx.chip.window:  # chip overhangs the raster
+        geom = geom.intersection(box(0, 0, grid.width, grid.height))
+        if geom.is_empty:
+            return None
+    return geom
 
 
 def polygonize_mask(

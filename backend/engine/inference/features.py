@@ -4,10 +4,12 @@ Part and merged files are newline-delimited GeoJSON: one ``Feature`` per line wh
 in EPSG:4326 (RFC 7946, what the API stores) with two foreign members in the raster CRS,
 ``geometry_native`` and ``bbox_native`` ([xmin, ymin, xmax, ymax], used by cross-tile NMS).
 ``properties`` are ``class_value``, ``class_name`` and ``confidence``. Confidence is stored 0..1;
-ArcGIS shows the same number as 0..100.
+ArcGIS shows the same number as 0..100. ``properties`` and ``bbox_native`` are written before the
+geometries so that the merge step reads them without parsing geometries.
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -48,14 +50,40 @@ class DetectedFeature:
         return _parse(self.geometry_4326_json)
 
     def to_json_line(self) -> str:
-        properties = json.dumps(
-            {"class_value": self.class_value, "class_name": self.class_name, "confidence": self.confidence}
-        )
-        bbox = json.dumps(list(self.bbox))
+        """One NDJSON line; the members NMS needs come before the geometries (see read_nms_fields)."""
+        x0, y0, x1, y1 = self.bbox
         return (
-            f'{{"type":"Feature","geometry":{self.geometry_4326_json},"properties":{properties},'
-            f'"geometry_native":{self.geometry_json},"bbox_native":{bbox}}}'
+            f'{{"type":"Feature","properties":{{"class_value":{self.class_value:d},'
+            f'"class_name":{_json_string(self.class_name)},"confidence":{self.confidence!r}}},'
+            f'"bbox_native":[{x0!r},{y0!r},{x1!r},{y1!r}]'
+            f'{_GEOMETRY_KEY}{self.geometry_4326_json},"geometry_native":{self.geometry_json}}}'
         )
+
+
+_GEOMETRY_KEY = ',"geometry":'
+
+
+@functools.lru_cache(maxsize=1024)
+def _json_string(text: str) -> str:
+    return json.dumps(text)
+
+
+def read_nms_fields(line: str) -> tuple[list[float], float, int]:
+    """(bbox_native, confidence, class_value) of a line, without parsing its geometries.
+
+    Lines we write put ``properties`` and ``bbox_native`` first; ``,"geometry":`` cannot occur
+    inside a JSON string (its quote would be escaped), so the prefix before it is a complete
+    object once closed. Lines in any other member order are parsed whole.
+    """
+    cut = line.find(_GEOMETRY_KEY)
+    try:
+        head = json.loads(line[:cut] + "}") if cut > 0 else json.loads(line)
+        props = head["properties"]
+        return head["bbox_native"], props["confidence"], props["class_value"]
+    except (ValueError, KeyError):
+        feat = json.loads(line)
+        props = feat["properties"]
+        return feat["bbox_native"], props["confidence"], props["class_value"]
 
 
 def _parse(text: str) -> dict[str, Any]:
@@ -95,6 +123,9 @@ class MapProjector:
         bounds = shapely.bounds(native)
         native_json = shapely.to_geojson(native)
         lonlat_json = shapely.to_geojson(lonlat)
+        # a model can return NaN scores or boxes: such values are not JSON, drop or zero them
+        ok = np.isfinite(bounds).all(axis=1) & np.isfinite(shapely.bounds(lonlat)).all(axis=1)
+        scores = np.nan_to_num(np.asarray(confidences, dtype=np.float64), nan=0.0, posinf=1.0, neginf=0.0)
         return [
             DetectedFeature(
                 geometry_json=str(native_json[i]),
@@ -102,9 +133,9 @@ class MapProjector:
                 bbox=(float(bounds[i, 0]), float(bounds[i, 1]), float(bounds[i, 2]), float(bounds[i, 3])),
                 class_value=int(class_values[i]),
                 class_name=str(class_names[i]),
-                confidence=float(confidences[i]),
+                confidence=float(scores[i]),
             )
-            for i in range(len(geoms))
+            for i in np.flatnonzero(ok).tolist()
         ]
 
     def _map(self, xy: np.ndarray) -> np.ndarray:

@@ -11,7 +11,6 @@ one global ``torchvision.ops.nms`` (or ``batched_nms`` per class).
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,7 @@ import torch
 from torchvision.ops import nms
 
 from backend.engine.errors import Cancelled, EngineInputError
-from backend.engine.inference.features import FeatureFileWriter, iter_feature_lines
+from backend.engine.inference.features import FeatureFileWriter, iter_feature_lines, read_nms_fields
 from backend.engine.types import Progress, ShouldStop, never_stop, no_progress
 
 _STRIP = 50_000  # boxes per sweep strip (bounds the STR-tree held in memory)
@@ -155,10 +154,10 @@ def _read_boxes(files: list[Path]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         scores: list[float] = []
         classes: list[int] = []
         for line in iter_feature_lines(f):
-            feat = json.loads(line)
-            boxes.append(feat["bbox_native"])
-            scores.append(feat["properties"]["confidence"])
-            classes.append(feat["properties"]["class_value"])
+            bbox, confidence, class_value = read_nms_fields(line)
+            boxes.append(bbox)
+            scores.append(confidence)
+            classes.append(class_value)
         box_parts.append(np.array(boxes, dtype=np.float64).reshape(-1, 4))
         score_parts.append(np.array(scores, dtype=np.float64))
         class_parts.append(np.array(classes, dtype=np.int64))
