@@ -15,6 +15,7 @@ logger = logging.getLogger(__name__)
 
 class RasterlabWorker(Worker):
     def work(self, *args: Any, **kwargs: Any) -> bool:
+        _preload_heavy_modules()
         stop = threading.Event()
         thread = threading.Thread(target=self._reap_forever, args=(stop,), name="job-reaper", daemon=True)
         thread.start()
@@ -36,3 +37,15 @@ class RasterlabWorker(Worker):
                     logger.warning("reaped jobs of dead workers: %s", reaped)
             except Exception:  # noqa: BLE001 - keep reaping after a transient DB/Redis error
                 logger.exception("job reaper failed")
+
+
+def _preload_heavy_modules() -> None:
+    """Import torch and the engine once in the worker so that every forked work horse inherits
+    them instead of paying seconds of imports per job (CUDA is not initialised here: fork-safe)."""
+    import importlib
+
+    for name in ("torch", "torchvision", "backend.engine.nets", "backend.engine.inference"):
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - a worker without torch still runs other jobs
+            logger.info("could not preload %s", name, exc_info=True)

@@ -148,3 +148,15 @@ def test_browser_style_upload_with_session_and_csrf(team, data_dir, client):
     with open(DATA / "SOAP_061.tif", "rb") as fh:
         refused = browser.post("/api/rasters/", {"project": team.project.pk, "file": fh})
     assert refused.status_code == 403  # no CSRF token
+
+
+def test_download_raster_as_geotiff(team, client_for, data_dir, run_jobs, tmp_path):
+    body = upload(client_for(team.owner), team.project, DATA / "SOAP_061.tif").json()
+    run_jobs()
+    response = client_for(team.viewer).get(f"/api/rasters/{body['id']}/download/")
+    assert response.status_code == 200 and "attachment" in response["Content-Disposition"]
+    out = tmp_path / "down.tif"
+    out.write_bytes(b"".join(response.streaming_content))
+    with rasterio.open(out) as ds:
+        assert ds.count == 3 and ds.crs.to_epsg() == 32611
+    assert client_for(team.outsider).get(f"/api/rasters/{body['id']}/download/").status_code == 404

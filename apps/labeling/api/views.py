@@ -2,6 +2,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from django.http import FileResponse
+from django.utils.text import slugify
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -9,11 +12,13 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from backend.api.exceptions import NotFound
 from backend.api.uploads import StreamedUploadMixin
 
 from .. import services
 from ..permissions import require_role
 from ..selectors import project_get, projects_for, raster_get, rasters_for
+from ..storage import raster_cog_path, raster_source_path
 from .serializers import MemberSerializer, ProjectSerializer, RasterSerializer, RasterUploadSerializer
 
 
@@ -86,6 +91,16 @@ class RasterViewSet(StreamedUploadMixin, viewsets.GenericViewSet):
     def destroy(self, request: Request, pk: str) -> Response:
         services.raster_delete(user=request.user, raster=raster_get(request.user, int(pk)))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @action(detail=True, methods=["get"])
+    def download(self, request: Request, pk: str) -> FileResponse:
+        """The raster as a GeoTIFF (the COG once ingested; classified rasters keep their colors)."""
+        raster = raster_get(request.user, int(pk))
+        path = raster_cog_path(raster.pk) if raster.status == raster.Status.READY else raster_source_path(raster.pk)
+        if not path.exists():
+            raise NotFound("The raster file is not available.")
+        return FileResponse(open(path, "rb"), as_attachment=True, filename=f"{slugify(raster.name) or 'raster'}.tif",
+                            content_type="image/tiff")
 
     @extend_schema(request={"multipart/form-data": RasterUploadSerializer}, responses=RasterSerializer)
     def create(self, request: Request) -> Response:
