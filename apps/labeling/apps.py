@@ -10,7 +10,11 @@ class LabelingConfig(AppConfig):
         from apps.jobs.registry import set_access_policy
 
         from . import jobkinds
+        from .datasets import jobkind as dataset_jobkind
+        from .layers import hooks as layer_hooks
         from .permissions import MembershipAccessPolicy
 
         set_access_policy(MembershipAccessPolicy())
         jobkinds.register()
+        layer_hooks.register()
+        dataset_jobkind.register()

@@ -1,2 +1,8 @@
-"""Websocket routes of the labeling app (layer co-editing is added with layers)."""
-websocket_urlpatterns: list = []
+"""Websocket routes of the labeling app: layer co-editing (see consumers.LayerConsumer)."""
+from django.urls import re_path
+
+from .consumers import LayerConsumer
+
+websocket_urlpatterns: list = [
+    re_path(r"^ws/layers/(?P<layer_id>\d+)/$", LayerConsumer.as_asgi()),
+]

@@ -4,3 +4,4 @@ from __future__ import annotations
 
 def register() -> None:
     """Register the app's job kinds with apps.jobs."""
+    from .inference.jobkinds import register as register_inference; register_inference()  # noqa: E702

@@ -11,6 +11,8 @@ import "./rasters/layersPanel";
 import "./jobs/jobsPanel";
 import "./labeling/panel";
 import "./models/modelsPanel";
+import "./datasets/datasetsPanel";
+import "./inference/panel";
 import "./projects/projectPanel";
 import { ApiClient } from "./api/client";
 import { csrfToken, readConfig } from "./config";

@@ -1,0 +1,51 @@
+"""The inference job kinds, registered with apps.jobs by apps.models.jobkinds.register()."""
+from __future__ import annotations
+
+from typing import Any
+
+from apps.jobs.registry import JobContext, JobKind, ValidationContext, register_kind
+
+
+def _lazy(module: str, name: str) -> Any:
+    """Handlers import torch and the engine only when a worker runs them."""
+
+    def call(*args: Any) -> Any:
+        import importlib
+
+        return getattr(importlib.import_module(f"apps.models.inference.{module}"), name)(*args)
+
+    return call
+
+
+def _validator(name: str) -> Any:
+    def validate(params: dict[str, Any], ctx: ValidationContext) -> dict[str, Any]:
+        from . import params as validators
+
+        result: dict[str, Any] = getattr(validators, name)(params, ctx)
+        return result
+
+    return validate
+
+
+def register() -> None:
+    abort = _lazy("services", "abort_job")
+    for name, handler, validator, description in (
+        ("detect_objects", "detect_objects_job", "validate_detect_objects",
+         "Detect objects in a raster with a deep learning model (a detections layer)"),
+        ("classify_pixels", "classify_pixels_job", "validate_classify_pixels",
+         "Classify the pixels of a raster with a deep learning model (a classified raster)"),
+        ("classify_objects", "classify_objects_job", "validate_classify_objects",
+         "Classify the features of a layer with a deep learning model (a new layer)"),
+        ("non_max_suppression", "nms_job", "validate_nms",
+         "Remove overlapping duplicates from a detections layer (a new layer)"),
+    ):
+        register_kind(JobKind(name=name, handler=_lazy("services", handler), validate=_validator(validator),
+                              on_abort=abort, timeout_seconds=24 * 3600, description=description))
+    register_kind(JobKind(name="inference_part", handler=_run_part, validate=_validator("validate_part"),
+                          description="One part of a detect_objects or classify_pixels job"))
+
+
+def _run_part(ctx: JobContext) -> dict[str, Any]:
+    from .parts import run_part_job
+
+    return run_part_job(ctx)
