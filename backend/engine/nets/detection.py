@@ -37,6 +37,16 @@ from backend.engine.nets.backbones import local_imagenet_weights
 DETECTIONS_PER_IMAGE = 300
 
 
+def roi_samples(chip_size: int) -> int:
+    """Proposals sampled per image to train the R-CNN box head.
+
+    torchvision's 512 suits 400-800 px inputs; small chips hold few objects, so most of those
+    samples would be background while the box head's cost grows with their number (it is most
+    of a CPU training step at 64-128 px). Scale with chip area, between 128 and 512.
+    """
+    return int(min(512, max(128, 512 * chip_size * chip_size // (256 * 256))))
+
+
 def internal_sizes(chip_size: int) -> tuple[int, int]:
     """(min_size, max_size) of the detector's internal resize: 1.5x and 2x the chip."""
     return int(round(chip_size * 1.5)), chip_size * 2
@@ -59,21 +69,16 @@ def build_detector(
         "image_std": list(image_std),
     }
     rcnn = {**common, "min_size": min_size, "max_size": max_size}
+    boxes = {"box_detections_per_img": DETECTIONS_PER_IMAGE, "box_batch_size_per_image": roi_samples(chip_size)}
     weights = local_imagenet_weights(backbone) if pretrained else None
     if name == "FasterRCNN" and backbone == "resnet50":
-        return fasterrcnn_resnet50_fpn(
-            weights=None, weights_backbone=weights, box_detections_per_img=DETECTIONS_PER_IMAGE, **rcnn
-        )
+        return fasterrcnn_resnet50_fpn(weights=None, weights_backbone=weights, **boxes, **rcnn)
     if name == "FasterRCNN" and backbone == "mobilenet_v3_large":
-        return fasterrcnn_mobilenet_v3_large_fpn(
-            weights=None, weights_backbone=weights, box_detections_per_img=DETECTIONS_PER_IMAGE, **rcnn
-        )
+        return fasterrcnn_mobilenet_v3_large_fpn(weights=None, weights_backbone=weights, **boxes, **rcnn)
     if name == "MaskRCNN" and backbone != "resnet50":
-        return _maskrcnn_deep(backbone, weights, rcnn)
+        return _maskrcnn_deep(backbone, weights, {**boxes, **rcnn})
     if name == "MaskRCNN":
-        return maskrcnn_resnet50_fpn(
-            weights=None, weights_backbone=weights, box_detections_per_img=DETECTIONS_PER_IMAGE, **rcnn
-        )
+        return maskrcnn_resnet50_fpn(weights=None, weights_backbone=weights, **boxes, **rcnn)
     if name == "RetinaNet":
         return retinanet_resnet50_fpn(
             weights=None, weights_backbone=weights, detections_per_img=DETECTIONS_PER_IMAGE, **rcnn
@@ -91,7 +96,7 @@ def _maskrcnn_deep(backbone: str, weights: Any, kwargs: dict[str, Any]) -> MaskR
         norm_layer=FrozenBatchNorm2d if weights is not None else nn.BatchNorm2d,
         trainable_layers=3 if weights is not None else 5,
     )
-    return MaskRCNN(trunk, box_detections_per_img=DETECTIONS_PER_IMAGE, **kwargs)
+    return MaskRCNN(trunk, **kwargs)
 
 
 def _ssdlite(

@@ -155,10 +155,8 @@ class ChipDataset(Dataset[tuple[torch.Tensor, Any]]):
             k for k, v in enumerate(np.asarray(values).tolist())
             if v in self._index and bool(np.asarray(masks[k]).any())
         ]
-        m = torch.from_numpy(np.asarray(masks, dtype=bool)[keep].astype(np.uint8)) if keep else None
-        h, w = np.asarray(masks).shape[-2:] if len(values) else (0, 0)
-        if m is None:
-            m = torch.zeros((0, int(h), int(w)), dtype=torch.uint8)
+        h, w = np.asarray(masks).shape[-2:]
+        m = torch.from_numpy(np.asarray(masks, dtype=bool)[keep].astype(np.uint8)).reshape(-1, int(h), int(w))
         target = {
             "masks": m,
             "labels": torch.tensor([self._index[int(values[k])] + 1 for k in keep], dtype=torch.int64),

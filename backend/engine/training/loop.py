@@ -7,94 +7,37 @@ import math
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
 from torch.utils.data import DataLoader
 
-from backend.engine.chips.reader import TrainingFolder, band_stats_from_chips
+from backend.engine.chips.reader import TrainingFolder
 from backend.engine.errors import Cancelled, EngineInputError
 from backend.engine.nets.backbones import describe_backbone_init
 from backend.engine.nets.build import build_model
-from backend.engine.nets.catalog import ArchSpec, arch_spec
 from backend.engine.nets.heads import backbone_of
-from backend.engine.nets.normalization import InputScaling, scaling_from_band_stats
 from backend.engine.training import emd_writer
 from backend.engine.training.config import EpochReport, PretrainedSource, TrainConfig, TrainResult
 from backend.engine.training.data import (
     ChipDataset,
     DataSpec,
-    check_format,
     collate_dense,
     collate_detection,
     split_indices,
 )
-from backend.engine.training.finetune import check_compatible, load_pretrained
+from backend.engine.training.finetune import load_pretrained
 from backend.engine.training.lr_finder import find_lr
 from backend.engine.training.package import characteristics_dir, write_package
 from backend.engine.training.plots import lr_finder_plot
+from backend.engine.training.setup import RunSetup, run_setup
 from backend.engine.training.tasks import Evaluation, evaluate, to_device, training_loss
 from backend.engine.types import Progress, ShouldStop, never_stop, no_progress
 
-STATS_SAMPLE_LIMIT = 500  # chips read to compute band statistics when the export has none
 MESSAGE_INTERVAL_S = 1.0  # how often the loss in the progress message is refreshed
-
-
-@dataclass(frozen=True)
-class _Setup:
-    spec: ArchSpec
-    backbone: str
-    chip_size: int
-    bands: int
-    scaling: InputScaling
-    device: torch.device
-
-
-def _device(name: str) -> torch.device:
-    if name == "cuda":
-        if not torch.cuda.is_available():
-            raise EngineInputError(
-                "a GPU was requested but this worker has no CUDA device; choose CPU or run the "
-                "job on a GPU worker"
-            )
-        return torch.device("cuda")
-    return torch.device("cpu")
-
-
-def folder_scaling(folder: TrainingFolder) -> InputScaling:
-    """How chips of this export become model inputs (ImageNet for 8-bit RGB, else band stats)."""
-    if folder.is_8bit_rgb:
-        return scaling_from_band_stats((), (), (), (), True)
-    stats = folder.band_stats or band_stats_from_chips(folder.samples, limit=STATS_SAMPLE_LIMIT)
-    if len(stats) != folder.band_count:
-        raise EngineInputError(
-            f"the export's band statistics cover {len(stats)} bands but its chips have "
-            f"{folder.band_count}; export the training data again"
-        )
-    return scaling_from_band_stats(
-        [s.minimum for s in stats], [s.maximum for s in stats],
-        [s.mean for s in stats], [s.std for s in stats], False,
-    )
-
-
-def _setup(config: TrainConfig, folder: TrainingFolder, pretrained: PretrainedSource | None) -> _Setup:
-    config.validate()
-    spec = arch_spec(config.model_type)
-    default = pretrained.emd.backbone_name if pretrained is not None else None
-    backbone = spec.check_backbone(config.backbone or default or spec.default_backbone)
-    check_format(spec.family, spec.name, folder.metadata_format)
-    if not folder.classes:
-        raise EngineInputError("the training data defines no classes")
-    if not folder.samples:
-        raise EngineInputError("the training data holds no labelled chips")
-    chip_size = config.chip_size or max(folder.chip_size)
-    setup = _Setup(spec, backbone, chip_size, folder.band_count, folder_scaling(folder), _device(config.device))
-    if pretrained is not None:
-        check_compatible(spec, backbone, folder.band_count, pretrained)
-    return setup
 
 
 def train(
@@ -112,7 +55,7 @@ def train(
     `should_stop()` turns true (checked before every batch); in both cases, and on any other
     error, the partial model folder is removed.
     """
-    setup = _setup(config, folder, pretrained)
+    setup = run_setup(config, folder, pretrained)
     out_dir = Path(out_dir)
     model_dir = out_dir / config.out_name
     if model_dir.exists() and any(model_dir.iterdir()):
@@ -134,7 +77,7 @@ class _Trainer:
         self,
         config: TrainConfig,
         folder: TrainingFolder,
-        setup: _Setup,
+        setup: RunSetup,
         model_dir: Path,
         progress: Progress,
         should_stop: ShouldStop,
@@ -239,6 +182,20 @@ class _Trainer:
         for p in self.backbone_params:
             p.requires_grad_(False if frozen else self.trainable[id(p)])
 
+    def _adapt_batchnorm(self, batches: int) -> None:
+        """Let batch-norm running statistics follow the weights of the current epoch.
+
+        Validation and the saved model use running statistics. With the default momentum
+        (0.1, a memory of ~10 batches) an epoch of only a few batches leaves them describing
+        the weights of several epochs ago, which ruins eval-mode predictions of short runs
+        from scratch. A momentum of at least 2/batches keeps the memory within about an epoch;
+        long epochs keep the layers' own momentum.
+        """
+        floor = min(1.0, 2.0 / batches)
+        for module in self.model.modules():
+            if isinstance(module, _BatchNorm) and module.momentum is not None:
+                module.momentum = max(module.momentum, floor)
+
     def _scheduler(self, lr: float, steps: int) -> torch.optim.lr_scheduler.LRScheduler:
         for group in self.optimizer.param_groups:
             group["lr"] = lr
@@ -280,6 +237,7 @@ class _Trainer:
         if self.pretrained is not None and self.pretrained.freeze_backbone_epochs is not None:
             freeze = self.pretrained.freeze_backbone_epochs
         scheduler = self._scheduler(lr, config.max_epochs * batches)
+        self._adapt_batchnorm(batches)
         history: list[EpochReport] = []
         best_loss, best_epoch = math.inf, 0
         best_state: dict[str, torch.Tensor] | None = None
