@@ -5,3 +5,4 @@ from __future__ import annotations
 def register() -> None:
     """Register the app's job kinds with apps.jobs."""
     from .inference.jobkinds import register as register_inference; register_inference()  # noqa: E702
+    from .training.jobkind import register as register_training; register_training()  # noqa: E702

@@ -1,0 +1,50 @@
+/** Training over the API: the train_model job (params in ARCHITECTURE.md) and its live metrics. */
+import type { ApiClient } from "../api/client";
+import type { Job } from "../api/types";
+
+/** Model types by the dataset formats they train on, with their backbones (first: default). */
+export const ARCHITECTURES: { name: string; formats: string[]; backbones: string[] }[] = [
+  { name: "FasterRCNN", formats: ["PASCAL_VOC_rectangles", "KITTI_rectangles", "COCO"], backbones: ["resnet50", "mobilenet_v3_large"] },
+  { name: "RetinaNet", formats: ["PASCAL_VOC_rectangles", "KITTI_rectangles", "COCO"], backbones: ["resnet50"] },
+  { name: "SingleShotDetector", formats: ["PASCAL_VOC_rectangles", "KITTI_rectangles", "COCO"], backbones: ["mobilenet_v3_large"] },
+  { name: "MaskRCNN", formats: ["RCNN_Masks", "COCO"], backbones: ["resnet50", "resnet101", "resnet152"] },
+  { name: "UnetClassifier", formats: ["Classified_Tiles"], backbones: ["resnet34", "resnet18", "resnet50", "resnet101"] },
+  { name: "DeepLab", formats: ["Classified_Tiles"], backbones: ["resnet50", "resnet101"] },
+  { name: "FeatureClassifier", formats: ["Labeled_Tiles"], backbones: ["resnet34", "resnet18", "resnet50", "resnet101", "resnet152"] },
+];
+
+export interface TrainParams {
+  in_dataset: number;
+  model_type: string;
+  backbone_model?: string;
+  max_epochs: number;
+  batch_size: number;
+  learning_rate?: number;
+  validation_percentage: number;
+  stop_training: boolean;
+  pretrained_model?: number;
+  freeze_backbone_epochs?: number;
+  chip_size?: number;
+  processor_type: "CPU" | "GPU";
+  out_name?: string;
+}
+
+export interface EpochRow {
+  epoch: number;
+  train_loss: number | null;
+  valid_loss: number | null;
+  metrics: Record<string, unknown>;
+  lr?: number | null;
+}
+
+/** The `metrics` a train_model job sends each epoch (and its result's history). */
+export function epochHistory(job: Job): EpochRow[] {
+  const fromResult = job.result?.history;
+  if (Array.isArray(fromResult)) return fromResult as EpochRow[];
+  const live = job.metrics?.history;
+  return Array.isArray(live) ? (live as EpochRow[]) : [];
+}
+
+export function startTraining(api: ApiClient, projectId: number, params: TrainParams): Promise<Job> {
+  return api.http.request<Job>("/api/jobs/", { method: "POST", body: { kind: "train_model", project: projectId, params } });
+}
