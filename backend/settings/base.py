@@ -86,7 +86,8 @@ TEMPLATES = [
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'rasterlab.sqlite3'}",
-        conn_max_age=int(os.environ.get("RASTERLAB_DB_CONN_MAX_AGE", "60")),
+        # 0: under ASGI each request may run in a new thread; persistent connections would pile up.
+        conn_max_age=int(os.environ.get("RASTERLAB_DB_CONN_MAX_AGE", "0")),
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

@@ -1,7 +1,7 @@
 """Raster tiles and TileJSON.
 
-The tile view is an async Django view that renders in a worker thread: DRF views run on the one
-thread that ASGI reserves for sync code, which would serialise every tile of every user.
+The tile view is an async Django view that renders in a thread pool, so that many tiles render
+at once; per-process caching of who may read which raster keeps most tiles off the database.
 """
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
@@ -117,8 +118,17 @@ def _render(request: HttpRequest, raster_id: int, z: int, x: int, y: int, fmt: s
     return response
 
 
+def _render_and_release(request: HttpRequest, raster_id: int, z: int, x: int, y: int, fmt: str) -> HttpResponse:
+    try:
+        return _render(request, raster_id, z, x, y, fmt)
+    finally:
+        # Pool threads outlive requests: never leave a DB connection open in them.
+        connection.close()
+
+
 async def raster_tile(request: HttpRequest, raster_id: str, z: str, x: str, y: str, fmt: str) -> HttpResponse:
-    return await sync_to_async(_render, thread_sensitive=False)(request, int(raster_id), int(z), int(x), int(y), fmt)
+    return await sync_to_async(_render_and_release, thread_sensitive=False)(
+        request, int(raster_id), int(z), int(x), int(y), fmt)
 
 
 class TileJSONView(APIView):

@@ -36,6 +36,9 @@ exporting
     layer_export(layer, "geojson"|"gpkg", FeatureFilter) -> Path (a temporary file)
 mvt
     render_mvt(layer, z, x, y, FeatureFilter) -> bytes
+changes
+    write_transaction()   # atomic (+ process write lock on SQLite), events sent after commit
+    claim_seq(layer_id, *, span=0.0, count_delta=0) -> Claim(layer_id, seq, kind, layer_classes, project_classes)
 events
     layer_group(layer_id) -> str; send_after_commit(layer_id, event)
 presence

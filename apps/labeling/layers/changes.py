@@ -21,6 +21,7 @@ from django.utils import timezone
 from backend.api.exceptions import NotFound
 
 from ..models import Layer, Project
+from .events import sent_after
 
 
 # SQLite lets one writer in at a time and makes the others poll with growing sleeps (1, 2, 5, 10,
@@ -30,14 +31,18 @@ _sqlite_writers = threading.Lock()
 
 
 @contextmanager
-def write_transaction() -> Iterator[None]:
-    """transaction.atomic() for a layer write; on SQLite, one writer of this process at a time."""
-    if connection.vendor == "sqlite" and not connection.in_atomic_block:
-        with _sqlite_writers, transaction.atomic():
-            yield
-    else:
-        with transaction.atomic():
-            yield
+def _locked_atomic() -> Iterator[None]:
+    with _sqlite_writers, transaction.atomic():
+        yield
+
+
+def write_transaction() -> Any:
+    """transaction.atomic() for a layer write; on SQLite, one writer of this process at a time.
+    Outermost, it sends the events queued inside after the commit, once the lock is released
+    (not from on_commit, which runs while the lock is still held)."""
+    if connection.in_atomic_block:
+        return transaction.atomic()
+    return sent_after(_locked_atomic() if connection.vendor == "sqlite" else transaction.atomic())
 
 
 @dataclass(frozen=True)

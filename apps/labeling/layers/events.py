@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -29,10 +31,32 @@ def user_ref(user: Any) -> dict[str, Any] | None:
     return {"id": user.pk, "username": user.get_username()}
 
 
+_local = threading.local()
+
+
 def send_after_commit(layer_id: int, event: dict[str, Any]) -> None:
     """Queue ``event`` for the layer's listeners once the current transaction commits (at once
     outside a transaction). ``sent_at`` (server epoch seconds) lets clients measure the delay."""
-    transaction.on_commit(lambda: _send(layer_id, event))
+    pending = getattr(_local, "pending", None)
+    if pending is not None:
+        pending.append((layer_id, event))
+    else:
+        transaction.on_commit(lambda: _send(layer_id, event))
+
+
+@contextmanager
+def sent_after(block: Any) -> Iterator[None]:
+    """Run ``block`` (an outermost transaction context, possibly holding a lock) and send the events
+    queued inside it only after it has exited without error, i.e. committed and let go of its lock."""
+    _local.pending = []
+    try:
+        with block:
+            yield
+        events = _local.pending
+    finally:
+        _local.pending = None
+    for layer_id, event in events:
+        _send(layer_id, event)
 
 
 def _send(layer_id: int, event: dict[str, Any]) -> None:

@@ -26,7 +26,6 @@ class CleanGeometry:
     miny: float
     maxx: float
     maxy: float
-    shape: BaseGeometry
 
     @property
     def span(self) -> float:
@@ -78,7 +77,7 @@ def check_shape(geom: BaseGeometry, *, where: str = "geometry") -> CleanGeometry
         raise InvalidInput(f"{where}: is not valid: {_describe_invalid(geom)}.")
     if geom.geom_type in ("Polygon", "MultiPolygon") and geom.area <= 0:
         raise InvalidInput(f"{where}: the polygon has no area.")
-    return CleanGeometry(geom.geom_type, shapely.to_geojson(geom), minx, miny, maxx, maxy, geom)
+    return CleanGeometry(geom.geom_type, shapely.to_geojson(geom), minx, miny, maxx, maxy)
 
 
 def _describe_invalid(geom: BaseGeometry) -> str:

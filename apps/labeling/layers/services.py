@@ -247,7 +247,8 @@ def features_bulk_create(*, layer: Layer, features: Iterable[NewFeature], user: 
     """Insert many features as one change (one seq, one ``layer.changed`` event), all or nothing.
 
     For imports and model output: no per-feature class check (callers map classes first), no access
-    check (callers check). Runs in its own transaction, or the caller's.
+    check (callers check). Runs in its own transaction, or the caller's, and holds the layer's write
+    lock meanwhile: for very large inputs on a layer people edit, call it in chunks (one change each).
     """
     count = 0
     span = 0.0

@@ -25,7 +25,7 @@ def exports(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untype
     base = tmp_path_factory.mktemp("exports")
     recipes = {
         "voc64": {"fmt": "PASCAL_VOC_rectangles", "chip": 64, "max_chips": 4},
-        "voc128": {"fmt": "PASCAL_VOC_rectangles", "chip": 128, "max_chips": 4},
+        "voc64_fixed": {"fmt": "PASCAL_VOC_rectangles", "chip": 64, "max_chips": 4, "image_space": "PIXEL_SPACE"},
         "tiles64_4band": {"fmt": "Classified_Tiles", "chip": 64, "max_chips": 4, "extra_band": True},
         "masks64": {"fmt": "RCNN_Masks", "chip": 64, "max_chips": 3},
         "labeled64": {"fmt": "Labeled_Tiles", "raster": "SOAP_061", "chip": 64, "max_chips": 8},

@@ -9,12 +9,18 @@ from typing import Any
 import numpy as np
 import pytest
 import rasterio
+import torch
 
+from backend.engine.dlpk.families import model_family
 from backend.engine.dlpk.package import extract_dlpk
 from backend.engine.errors import Cancelled, EngineInputError
-from backend.engine.nets.predictor import load_predictor
+from backend.engine.metrics import TrueObjects, detection_scores
+from backend.engine.nets import build_model
+from backend.engine.nets.normalization import IMAGENET
+from backend.engine.nets.predictor import Detections, load_predictor
 from backend.engine.training import EpochReport, TrainConfig, train
 from backend.engine.training import loop as loop_module
+from backend.engine.training.data import ChipDataset, DataSpec
 from backend.engine.training.tasks import Evaluation
 
 DATA = Path(__file__).resolve().parents[2] / "data"
@@ -66,6 +72,7 @@ def test_detector_one_epoch_writes_a_package_that_predicts(exports: Any, tmp_pat
     assert emd_json["IsImageNetNormalization"] is True and "NormalizationStats" not in emd_json
 
     emd, predictor = _load(result, tmp_path)
+    assert model_family(emd).runnable
     found = predictor.detect(predictor.prepare(_chips(64)), 0.0, 0.5)
     assert len(found) == 2 and found[0].boxes.shape[1] == 4
 
@@ -176,3 +183,30 @@ def test_maskrcnn_package_is_arcgis_shaped(exports: Any, tmp_path: Path) -> None
     assert emd.average_precision_score is not None and "Tree" in emd.average_precision_score
     found = predictor.detect(predictor.prepare(_chips(64, count=1)), 0.5, 0.5)
     assert found[0].masks is not None
+
+
+def _ap50(predicted: list[Any], dataset: Any) -> float:
+    truths = [TrueObjects(t["boxes"].numpy(), t["labels"].numpy()) for _, t in dataset]
+    return float(detection_scores(predicted, truths, 1).map50 or 0.0)
+
+
+@pytest.mark.slow
+def test_detector_overfits_a_handful_of_chips(exports: Any, tmp_path: Path) -> None:
+    """Mobilenet Faster R-CNN from scratch, 4 real 64 px chips (9 trees), 25 steps."""
+    folder = exports("voc64_fixed")  # PIXEL_SPACE: no augmentation
+    data = ChipDataset(folder.samples, DataSpec("object_detection", folder.metadata_format, folder.classes,
+                                                IMAGENET, 64, True), augment=False, seed=0)
+    images = [image for image, _ in data]
+    torch.manual_seed(42)  # the weights train() starts from (same seed)
+    untrained = build_model("FasterRCNN", "mobilenet_v3_large", 1, 3, 64).eval()
+    with torch.no_grad():
+        before = _ap50([Detections(o["boxes"].numpy(), o["scores"].numpy(), o["labels"].numpy(), None)
+                        for o in untrained(images)], data)
+    config = TrainConfig(model_type="FasterRCNN", backbone="mobilenet_v3_large", out_name="fit",
+                         max_epochs=25, batch_size=4, learning_rate=5e-4, validation_percentage=0,
+                         stop_training=False)
+    result = train(config, folder, tmp_path / "out")
+    _, predictor = _load(result, tmp_path)
+    after = _ap50(predictor.detect(torch.stack(images), 0.05, 0.5), data)
+    assert before < 0.2
+    assert after > 0.4 and after > before + 0.3, (before, after)
