@@ -1,7 +1,7 @@
 """Benchmark: one epoch through `train()` against a bare torch loop (same model, data, batch).
 
     .venv/bin/python bench/train.py [--device cpu|cuda] [--model FasterRCNN]
-        [--backbone mobilenet_v3_large] [--chip 128] [--batch-size 4] [--workers 0]
+        [--backbone mobilenet_v3_large] [--chip 128] [--batch-size 4] [--workers 0] [--repeat 3]
 
 The dataset is fixed: PASCAL VOC chips cut from tests/data/OSBS_029.tif and SOAP_061.tif with
 their real tree boxes (written under bench/out/). Both runs train one epoch on the same train
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -72,7 +73,8 @@ class BareDataset(torch.utils.data.Dataset[Any]):
                        "labels": torch.ones(len(boxes), dtype=torch.int64)}
 
 
-def bare_epoch(folder: Any, args: argparse.Namespace, device: torch.device) -> float:
+def bare_epoch(folder: Any, args: argparse.Namespace, device: torch.device) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one epoch plus the validation pass."""
     train_idx, valid_idx = split_indices(len(folder.samples), 10, 42)
     cuda = device.type == "cuda"
     loader_args: dict[str, Any] = {"batch_size": args.batch_size, "collate_fn": lambda b: tuple(zip(*b)),
@@ -85,7 +87,7 @@ def bare_epoch(folder: Any, args: argparse.Namespace, device: torch.device) -> f
     model = build_model(args.model, args.backbone, 1, 3, args.chip).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-2)
     scaler = torch.amp.GradScaler("cuda", enabled=cuda)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     model.train()
     for images, targets in train_loader:
         images = [im.to(device, non_blocking=cuda) for im in images]
@@ -103,7 +105,7 @@ def bare_epoch(folder: Any, args: argparse.Namespace, device: torch.device) -> f
                 model([im.to(device) for im in images])
     if cuda:
         torch.cuda.synchronize()
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
 def main() -> None:
@@ -115,6 +117,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--workers", type=int, default=0)
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    parser.add_argument("--repeat", type=int, default=3, help="interleaved runs of each; medians are printed")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -124,24 +127,32 @@ def main() -> None:
     print(f"{len(folder.samples)} chips of {args.chip} px ({train_count} train), {args.model} "
           f"{args.backbone}, batch {args.batch_size}, {args.device}, {torch.get_num_threads()} threads")
 
-    bare_epoch(folder, argparse.Namespace(**{**vars(args)}), device)  # warm-up (allocator, kernels)
-    bare = bare_epoch(folder, args, device)
-
-    reports: list[EpochReport] = []
-    out = OUT / "run"
-    shutil.rmtree(out, ignore_errors=True)
-    config = TrainConfig(model_type=args.model, backbone=args.backbone, out_name="bench", max_epochs=1,
-                         batch_size=args.batch_size, learning_rate=1e-3, validation_percentage=10,
-                         device=args.device, num_workers=args.workers)
-    start = time.perf_counter()
-    train(config, folder, out, on_epoch=reports.append)
-    total = time.perf_counter() - start
-    epoch = reports[0].seconds
-
-    print(f"bare loop          {bare:8.2f} s  {train_count / bare:7.2f} images/s")
-    print(f"train() epoch      {epoch:8.2f} s  {train_count / epoch:7.2f} images/s  ratio {epoch / bare:.3f}")
-    print(f"train() whole call {total:8.2f} s  (set-up, epoch, validation metrics, package)  ratio {total / bare:.3f}")
-
+    bare_epoch(folder, args, device)  # warm-up (allocator, kernels, file cache)
+    bares, bare_cpus, epochs, totals, total_cpus = [], [], [], [], []
+    for _ in range(args.repeat):  # interleaved, so a busy machine slows both alike
+        wall, cpu = bare_epoch(folder, args, device)
+        bares.append(wall)
+        bare_cpus.append(cpu)
+        reports: list[EpochReport] = []
+        out = OUT / "run"
+        shutil.rmtree(out, ignore_errors=True)
+        config = TrainConfig(model_type=args.model, backbone=args.backbone, out_name="bench", max_epochs=1,
+                             batch_size=args.batch_size, learning_rate=1e-3, validation_percentage=10,
+                             device=args.device, num_workers=args.workers)
+        start, cpu_start = time.perf_counter(), time.process_time()
+        train(config, folder, out, on_epoch=reports.append)
+        totals.append(time.perf_counter() - start)
+        total_cpus.append(time.process_time() - cpu_start)
+        epochs.append(reports[0].seconds)
+    bare, bare_cpu, epoch, total, total_cpu = (
+        statistics.median(v) for v in (bares, bare_cpus, epochs, totals, total_cpus)
+    )
+    print(f"medians of {args.repeat} interleaved run(s); wall s: bare {[round(v, 2) for v in bares]}, "
+          f"train() epoch {[round(v, 2) for v in epochs]}")
+    print(f"bare loop          {bare:8.2f} s  {train_count / bare:7.2f} images/s   CPU {bare_cpu:8.2f} s")
+    print(f"train() epoch      {epoch:8.2f} s  {train_count / epoch:7.2f} images/s   ratio {epoch / bare:.3f}")
+    print(f"train() whole call {total:8.2f} s  (set-up, epoch, validation metrics, package)   "
+          f"ratio {total / bare:.3f}   CPU {total_cpu:8.2f} s  CPU ratio {total_cpu / bare_cpu:.3f}")
 
 if __name__ == "__main__":
     main()

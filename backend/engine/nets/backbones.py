@@ -50,7 +50,7 @@ def backbone_checkpoint(backbone: str) -> Path | None:
     weights = local_imagenet_weights(backbone)
     if weights is None:
         return None
-    return hub_checkpoint_dir() / weights.url.rsplit("/", 1)[1]
+    return hub_checkpoint_dir() / str(weights.url).rsplit("/", 1)[1]
 
 
 def describe_backbone_init(backbone: str, use_pretrained: bool = True) -> str:

@@ -62,15 +62,32 @@ def build_detector(
     pretrained: bool,
 ) -> nn.Module:
     """Build one of the torchvision detectors with `num_outputs` (= N+1) classes."""
+    weights = local_imagenet_weights(backbone) if pretrained else None
+    model: nn.Module = _construct(name, backbone, num_outputs, chip_size, image_mean, image_std, weights)
+    return model
+
+
+def _construct(
+    name: str,
+    backbone: str,
+    num_outputs: int,
+    chip_size: int,
+    image_mean: Sequence[float],
+    image_std: Sequence[float],
+    weights: Any,
+) -> Any:
     min_size, max_size = internal_sizes(chip_size)
-    common = {
+    rcnn: dict[str, Any] = {
         "num_classes": num_outputs,
         "image_mean": list(image_mean),
         "image_std": list(image_std),
+        "min_size": min_size,
+        "max_size": max_size,
     }
-    rcnn = {**common, "min_size": min_size, "max_size": max_size}
-    boxes = {"box_detections_per_img": DETECTIONS_PER_IMAGE, "box_batch_size_per_image": roi_samples(chip_size)}
-    weights = local_imagenet_weights(backbone) if pretrained else None
+    boxes: dict[str, Any] = {
+        "box_detections_per_img": DETECTIONS_PER_IMAGE,
+        "box_batch_size_per_image": roi_samples(chip_size),
+    }
     if name == "FasterRCNN" and backbone == "resnet50":
         return fasterrcnn_resnet50_fpn(weights=None, weights_backbone=weights, **boxes, **rcnn)
     if name == "FasterRCNN" and backbone == "mobilenet_v3_large":
@@ -138,9 +155,7 @@ def _ssdlite(
 def set_detector_thresholds(model: nn.Module, score: float, nms: float) -> None:
     """Set the score threshold and per-class NMS IoU a torchvision detector applies itself."""
     roi_heads = getattr(model, "roi_heads", None)
-    if roi_heads is not None:  # Faster / Mask R-CNN
-        roi_heads.score_thresh = score
-        roi_heads.nms_thresh = nms
-    elif hasattr(model, "score_thresh"):  # RetinaNet, SSD
-        model.score_thresh = score
-        model.nms_thresh = nms
+    target = roi_heads if roi_heads is not None else model  # Faster/Mask R-CNN, else RetinaNet/SSD
+    if hasattr(target, "score_thresh"):
+        setattr(target, "score_thresh", score)
+        setattr(target, "nms_thresh", nms)

@@ -32,7 +32,8 @@ class DecoderBlock(nn.Module):
         x = F.interpolate(x, size=size, mode="nearest")
         if skip is not None:
             x = torch.cat([x, skip], 1)
-        return self.conv2(self.conv1(x))
+        out: torch.Tensor = self.conv2(self.conv1(x))
+        return out
 
 
 class UnetClassifier(nn.Module):
@@ -68,16 +69,19 @@ class UnetClassifier(nn.Module):
         for block, skip in zip(self.decoder, (x3, x2, x1, x0, None)):
             y = block(y, skip)
         y = self.head(y)
+        assert isinstance(y, torch.Tensor)
         if y.shape[-2:] != size:  # odd input sizes
             y = F.interpolate(y, size=size, mode="bilinear", align_corners=False)
         return y
 
     def backbone_modules(self) -> nn.Module:
-        return self.encoder
+        encoder: nn.Module = self.encoder
+        return encoder
 
 
 def build_deeplab(backbone: str, num_outputs: int, pretrained: bool) -> nn.Module:
     """torchvision DeepLabv3 (no auxiliary head); forward returns {"out": logits}."""
     weights = local_imagenet_weights(backbone) if pretrained else None
     builder = deeplabv3_resnet50 if backbone == "resnet50" else deeplabv3_resnet101
-    return builder(weights=None, weights_backbone=weights, num_classes=num_outputs, aux_loss=False)
+    model: nn.Module = builder(weights=None, weights_backbone=weights, num_classes=num_outputs, aux_loss=False)
+    return model

@@ -20,10 +20,19 @@ config.py
     PretrainedSource(model_dir: Path, emd: Emd, freeze_backbone_epochs: int | None = None)
     EpochReport(epoch, train_loss, valid_loss, metrics, lr, seconds)
     TrainResult(package_path, metrics, epochs_run, best_epoch, lr, history, model_dir)
+setup.py
+    folder_scaling(folder) -> nets.normalization.InputScaling   # how chips become inputs
 finetune.py
     load_pretrained(model, spec, class_values, source) -> FineTuneReport
+    check_compatible(spec, backbone, in_channels, source)      # EngineInputError if not
 lr_finder.py
     find_lr(...) -> LrFinderResult(lrs, losses, suggestion)
+emd_writer.py
+    model_emd(...) -> dict    # the .emd in arcgis.learn's shape for the model type
+
+Notes: detector validation loss is computed in train mode with batch-norm frozen; batch-norm
+momentum is raised to 2/batches-per-epoch for short epochs (see loop._adapt_batchnorm);
+should_stop() is called before every batch, so it should be cheap.
 """
 from __future__ import annotations
 

@@ -160,7 +160,7 @@ class _Trainer:
         with self.autocast():
             loss = training_loss(self.family, self.model, images, targets)
         self.optimizer.zero_grad(set_to_none=True)
-        self.scaler.scale(loss).backward()
+        self.scaler.scale(loss).backward()  # type: ignore[no-untyped-call]
         self.scaler.step(self.optimizer)
         self.scaler.update()
         return loss.detach()
@@ -344,7 +344,7 @@ class _Trainer:
         package = write_package(
             self.model_dir, self.config.out_name, self.model, emd, history,
             evaluation.examples if evaluation else [], self.family, self.class_names,
-            [tuple(c.color) for c in folder.classes],
+            [c.color for c in folder.classes],
         )
         self.progress(self.total, self.total, f"model package written: {package.name}")
         metrics = {"valid_loss": best_loss if validated else None, **copy.deepcopy(details)}

@@ -13,6 +13,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from backend.engine.nets.catalog import OBJECT_CLASSIFICATION, PIXEL_CLASSIFICATION  # noqa: E402
 from backend.engine.training.config import EpochReport  # noqa: E402
@@ -35,6 +36,7 @@ def loss_graph(history: Sequence[EpochReport], path: Path) -> None:
     valid = [(r.epoch, r.valid_loss) for r in history if r.valid_loss is not None]
     if valid:
         ax.plot(*zip(*valid), marker="o", label="validation")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss")
     ax.legend()

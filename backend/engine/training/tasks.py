@@ -85,7 +85,8 @@ def frozen_batchnorm(model: nn.Module) -> Iterator[None]:
 def training_loss(family: str, model: nn.Module, images: Any, targets: Any) -> torch.Tensor:
     if family in (OBJECT_DETECTION, INSTANCE_DETECTION):
         losses = model(images, targets)
-        return sum(losses.values())  # type: ignore[return-value]
+        total: torch.Tensor = sum(losses.values())
+        return total
     logits = model(images)
     if isinstance(logits, Mapping):
         logits = logits["out"]

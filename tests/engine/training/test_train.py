@@ -170,6 +170,14 @@ def test_bad_requests_fail_before_writing(exports: Any, tmp_path: Path) -> None:
     assert not out.exists()
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this worker has a GPU")
+def test_gpu_request_without_a_gpu(exports: Any, tmp_path: Path) -> None:
+    config = TrainConfig(model_type="FeatureClassifier", out_name="g", device="cuda")
+    with pytest.raises(EngineInputError, match="no CUDA device"):
+        train(config, exports("labeled64"), tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.slow
 def test_maskrcnn_package_is_arcgis_shaped(exports: Any, tmp_path: Path) -> None:
     config = TrainConfig(model_type="MaskRCNN", out_name="crowns", max_epochs=1, batch_size=2,
