@@ -7,6 +7,7 @@ import traceback
 from pathlib import Path
 
 from django.conf import settings
+from django.db.models import F
 from django.utils import timezone
 
 from backend.api.exceptions import DomainError
@@ -36,14 +37,12 @@ def execute_job(job_id: int) -> None:
     # Claim the job: only a queued job starts (a cancelled one never does).
     claimed = Job.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
         status=JobStatus.RUNNING, started_at=now, heartbeat_at=now, message="Starting",
-        worker_id=_current_worker_name(),
+        worker_id=_current_worker_name(), attempts=F("attempts") + 1,
     )
     if not claimed:
         logger.info("job %s not started: it is no longer queued", job_id)
         return
     job = Job.objects.get(pk=job_id)
-    Job.objects.filter(pk=job_id).update(attempts=job.attempts + 1)
-    job.attempts += 1
     broadcast_job(job)
     kind = get_kind(job.kind)
     reporter = JobReporter(job)

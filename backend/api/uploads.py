@@ -36,14 +36,19 @@ def install_upload_limit(request: Any, limit_bytes: int) -> None:
 
 
 class StreamedUploadMixin:
-    """For DRF viewsets taking multipart uploads on ``create``: installs the size-limited handler
-    before authentication, because session auth's CSRF check reads ``request.POST`` (and so parses
-    the whole body with Django's default handlers) before the view method runs."""
+    """For DRF views taking multipart uploads: installs the size-limited handler before
+    authentication, because session auth's CSRF check reads ``request.POST`` (and so parses the
+    whole body with Django's default handlers) before the view method runs.
+
+    Viewsets stream uploads on the actions in ``upload_actions``; plain APIViews on POST.
+    """
 
     upload_limit_setting = "MAX_UPLOAD_MB"
+    upload_actions: tuple[str, ...] = ("create",)
 
     def initial(self, request: Any, *args: Any, **kwargs: Any) -> None:
-        if getattr(self, "action", None) == "create":
+        action = getattr(self, "action", None)
+        if (action in self.upload_actions) if action is not None else request.method == "POST":
             from django.conf import settings
 
             install_upload_limit(request._request, getattr(settings, self.upload_limit_setting) * 1024 * 1024)

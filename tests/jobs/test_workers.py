@@ -98,6 +98,8 @@ def test_retryable_job_is_retried_once_after_a_worker_dies(team, client_for, sta
     job_id = start(api, team.project, kind="test_count_retry", steps=40, delay=0.1, marker_dir=str(tmp_path))
     first = start_worker("default")
     wait_for(lambda: status_of(api, job_id)["status"] == "running", timeout=120, message="job running")
+    # "running" is set when the job is claimed, a moment before the handler starts: wait for it.
+    wait_for(lambda: (tmp_path / f"started-{job_id}-1").exists(), timeout=60, message="first attempt started")
     kill9_tree(first.pid)
     start_worker("default")
     job = wait_for(lambda: (j := status_of(api, job_id))["status"] == "succeeded" and j,

@@ -174,3 +174,19 @@ def test_export_geojson_and_geopackage_read_back_with_gdal(team, client_for, lab
         assert "north" in list(columns["note"])
     assert api.get(f"/api/layers/{labels.pk}/export/", {"format": "kml"}).status_code == 400
     assert client_for(team.outsider).get(f"/api/layers/{labels.pk}/export/").status_code == 404
+
+
+def test_browser_style_import_with_session_and_csrf(team, labels, data_dir):
+    """Session auth reads the multipart body for its CSRF check before the view runs: the
+    size-limited upload handler must be installed before that (regression: 500 in browsers)."""
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(team.editor)
+    browser.get("/")  # the page shell sets the CSRF cookie
+    token = browser.cookies["csrftoken"].value
+    with open(DATA / "OSBS_029.geojson", "rb") as fh:
+        response = browser.post(f"/api/layers/{labels.pk}/import/", {"file": fh, "class_field": "label"},
+                                HTTP_X_CSRFTOKEN=token)
+    assert response.status_code == 201, response.content
+    assert response.json()["count"] == 61

@@ -16,7 +16,6 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.cache import cache
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
 from django.urls import path, re_path
@@ -31,7 +30,7 @@ from rest_framework.routers import SimpleRouter
 from rest_framework.views import APIView
 
 from backend.api.exceptions import DomainError, InvalidInput
-from backend.api.uploads import install_upload_limit
+from backend.api.uploads import StreamedUploadMixin
 
 from ..classes import validate_classes
 from ..layers import services
@@ -201,13 +200,12 @@ class ImportSerializer(serializers.Serializer):
     repair = serializers.BooleanField(required=False, default=False)
 
 
-class ImportView(APIView):
+class ImportView(StreamedUploadMixin, APIView):
     parser_classes = [MultiPartParser]
 
     @extend_schema(request={"multipart/form-data": ImportSerializer}, responses={201: OpenApiTypes.OBJECT,
                                                                                   202: OpenApiTypes.OBJECT})
     def post(self, request: Request, layer_id: int) -> Response:
-        install_upload_limit(request._request, settings.MAX_UPLOAD_MB * 1024 * 1024)
         layer = layer_get(request.user, layer_id)
         data = ImportSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -9,7 +9,6 @@ import re
 import zipfile
 from pathlib import Path
 
-from django.conf import settings
 from django.http import FileResponse, HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
@@ -20,7 +19,7 @@ from rest_framework.response import Response
 
 from apps.labeling.selectors import project_get
 from backend.api.exceptions import InvalidInput, NotFound
-from backend.api.uploads import install_upload_limit
+from backend.api.uploads import StreamedUploadMixin
 from backend.engine.dlpk.archive import member_path
 
 from ..packages import services
@@ -54,7 +53,8 @@ def download_name(title: str) -> str:
     return f"{name[:150]}.dlpk"
 
 
-class ModelPackageViewSet(viewsets.GenericViewSet):
+class ModelPackageViewSet(StreamedUploadMixin, viewsets.GenericViewSet):
+    upload_limit_setting = "MAX_MODEL_UPLOAD_MB"
     serializer_class = ModelPackageSerializer
     parser_classes = [JSONParser, MultiPartParser]
 
@@ -72,13 +72,6 @@ class ModelPackageViewSet(viewsets.GenericViewSet):
             shared=_flag(params.get("shared"), "shared"),
             runnable=_flag(params.get("runnable"), "runnable"),
         )
-
-    def initial(self, request: Request, *args, **kwargs) -> None:
-        if self.action == "create":
-            # Before authentication: the session's CSRF check reads the multipart body, which
-            # must already stream through the size-limited handler (413 past the limit).
-            install_upload_limit(request._request, settings.MAX_MODEL_UPLOAD_MB * 1024 * 1024)
-        super().initial(request, *args, **kwargs)
 
     def get_serializer_context(self) -> dict:
         return {**super().get_serializer_context(), "writable": writable_project_ids(self.request.user)}

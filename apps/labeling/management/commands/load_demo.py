@@ -35,10 +35,4 @@ class Command(BaseCommand):
             copy = Path(tmp) / SAMPLE.name
             shutil.copy(SAMPLE, copy)
             raster_create_from_upload(user=owner, project=project, uploaded_path=copy, name="OSBS_029 (NEON, 10 cm)")
-        for hook in DEMO_HOOKS:
-            hook(project, owner)
         self.stdout.write(f"Demo project {project.pk} loaded; its raster is ingesting on the worker.")
-
-
-# Later features (e.g. labels import) add demo content here.
-DEMO_HOOKS: list = []
