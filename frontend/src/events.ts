@@ -14,6 +14,8 @@ export interface ProjectEvents {
   rasters: Raster[];
   /** Job feed connection state, for "live"/"reconnecting" indicators. */
   connection: ConnectionState;
+  /** A panel's tab was shown (its id): panels refresh lists that other panels may have changed. */
+  panel: string;
 }
 
 type Handler<T> = (payload: T) => void;

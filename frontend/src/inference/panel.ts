@@ -232,16 +232,14 @@ function mountInferencePanel(container: HTMLElement, ctx: ProjectContext): () =>
   const offs = [
     ctx.events.on("job", (job) => track(job)),
     ctx.events.on("rasters", (rasters) => setRasters(rasters)),
+    // Models and layers made in other panels meanwhile: refresh the lists whenever the tab is shown.
+    ctx.events.on("panel", (id) => id === "inference" && void loadLists()),
   ];
   setRasters(ctx.rasters());
   container.append(form, progressRow, h("h3", {}, "Results"), results);
   renderTool();
   void loadLists();
-  // Models and layers made in other panels meanwhile: refresh the lists whenever the tab is shown.
-  const visibility = new IntersectionObserver((entries) => entries.some((e) => e.isIntersecting) && void loadLists());
-  visibility.observe(form);
   return () => {
-    visibility.disconnect();
     offs.forEach((off) => off());
     stopDrawing();
     ctx.map.removeLayer(extentLayer);

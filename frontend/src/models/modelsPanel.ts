@@ -162,7 +162,15 @@ function mountModelsPanel(container: HTMLElement, ctx: ProjectContext): () => vo
 
   container.append(catalog, detail);
   void load();
-  return () => window.clearTimeout(searchTimer);
+  const offs = [
+    // Models trained or made elsewhere appear without a page reload (the list, not an open item).
+    ctx.events.on("panel", (id) => id === "models" && !catalog.hidden && void load()),
+    ctx.events.on("job", (job) => job.kind === "train_model" && job.status === "succeeded" && !catalog.hidden && void load()),
+  ];
+  return () => {
+    window.clearTimeout(searchTimer);
+    offs.forEach((off) => off());
+  };
 }
 
 registerProjectPanel({ id: "models", title: "Models", order: 30, mount: mountModelsPanel });

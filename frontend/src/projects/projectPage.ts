@@ -80,6 +80,7 @@ export function mountProjectPage(outlet: HTMLElement, app: AppContext, projectId
           btn.setAttribute("aria-selected", String(active));
           panelEls.get(pid)!.hidden = !active;
         }
+        events.emit("panel", id);
       };
       const ctx: ProjectContext = {
         project,

@@ -35,6 +35,13 @@ function epochTable(rows: EpochRow[]): HTMLElement {
   );
 }
 
+/** Select `value` if the select still offers it; true when it did. */
+function restore(select: HTMLSelectElement, value: string): boolean {
+  if (!value || ![...select.options].some((o) => o.value === value)) return false;
+  select.value = value;
+  return true;
+}
+
 function field(label: string, input: HTMLElement, hint = ""): HTMLElement {
   return h("label", { class: "train-field" }, h("span", {}, label), input, hint ? h("span", { class: "small muted" }, hint) : null);
 }
@@ -160,24 +167,39 @@ function mountTrainPanel(container: HTMLElement, ctx: ProjectContext): () => voi
   async function load(): Promise<void> {
     try {
       const [ds, models] = await Promise.all([datasetsApi.list(ctx.project.id), modelsApi.list({ project: ctx.project.id })]);
+      // Reloads (tab shown, export finished) keep what the user already chose.
+      const chosen = { dataset: dataset.value, modelType: modelType.value, backbone: backbone.value, pretrained: pretrained.value };
       datasets = ds.filter((d) => d.status === "ready");
       replace(dataset, datasets.map((d) => h("option", { value: d.id }, `${d.name} (${d.metadata_format}, ${d.chip_count} chips)`)));
       replace(pretrained, h("option", { value: "" }, "None (train from scratch)"),
         models.filter((m: ModelPackage) => m.runnable).map((m) => h("option", { value: m.id }, `${m.title} (${m.architecture || m.model_name})`)));
+      restore(dataset, chosen.dataset);
+      restore(pretrained, chosen.pretrained);
       fillModelTypes();
+      if (restore(modelType, chosen.modelType)) fillBackbones();
+      restore(backbone, chosen.backbone);
       submit.disabled = !ctx.canEdit || datasets.length === 0;
-      if (!datasets.length) setNotice(notice, "Export training data first (Datasets panel).", "info");
+      if (!datasets.length) setNotice(notice, "Export training data first (Training data panel).", "info");
+      else if (notice.classList.contains("notice-info")) setNotice(notice, "");
     } catch (err) {
       setNotice(notice, message(err));
     }
   }
 
-  // The latest train_model job of this project, if any, so a reload shows its curves again.
-  const latest = ctx.jobs().filter((j) => j.kind === "train_model").sort((a, b) => b.id - a.id)[0];
-  if (latest) show(latest);
+  // The latest train_model job of this project, so a reload shows its curves again. The job feed
+  // loads after the panels mount: its first "jobs" event brings them.
+  function showLatest(jobs: Job[]): void {
+    const latest = jobs.filter((j) => j.kind === "train_model").sort((a, b) => b.id - a.id)[0];
+    if (latest && (!current || latest.id > current.id)) show(latest);
+  }
+  showLatest(ctx.jobs());
 
   const offs = [
+    // Datasets exported and models uploaded in other panels meanwhile.
+    ctx.events.on("panel", (id) => id === "train" && void load()),
+    ctx.events.on("jobs", (jobs) => showLatest(jobs)),
     ctx.events.on("job", (job) => {
+      if (job.kind === "export_training_data" && job.status === "succeeded") void load();
       if (job.kind !== "train_model" || (current && job.id < current.id)) return;
       // Events without metrics (e.g. a resync) keep the curves already drawn.
       if (!job.metrics && current?.id === job.id) job = { ...job, metrics: current.metrics };
