@@ -1,11 +1,11 @@
-"""Model quality metrics (numpy only), Django-free.
+"""Model quality metrics, Django-free (detection AP by pycocotools through torchmetrics).
 
 Public API:
 
 detection.py
     detection_scores(predictions, targets: Sequence[TrueObjects], num_classes,
                      iou_type="bbox" | "segm", score_threshold=0.5) -> DetectionScores
-        COCO-style AP50 and AP50:95 per class (101-point interpolation), plus precision /
+        COCO AP50 and AP50:95 per class (pycocotools via torchmetrics), plus precision /
         recall / F1 at IoU 0.5 for scores >= score_threshold. predictions: objects with
         boxes [N,4] xyxy, scores [N], labels [N] (1..C), masks [N,H,W] | None (e.g.
         nets.predictor.Detections). DetectionScores.per_class[c] -> ClassDetectionScores(ap50,

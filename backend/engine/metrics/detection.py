@@ -1,9 +1,10 @@
-"""Average precision for boxes and instance masks, COCO-style.
+"""Average precision for boxes and instance masks, COCO-style, by pycocotools through torchmetrics.
 
-Per class and IoU threshold: detections of all images sorted by score, each greedily matched
-to the unmatched ground-truth object it overlaps most (IoU >= threshold); precision made
-monotone; AP = mean precision at the 101 recall points 0, 0.01, ..., 1 (pycocotools' rule,
-without its 100-detections cap and area ranges). AP50:95 averages IoU 0.50, 0.55, ..., 0.95.
+AP per class and IoU threshold is pycocotools' (101-point interpolation, area "all"), read from
+torchmetrics' MeanAveragePrecision extended summary so one evaluation gives AP50 and AP50:95 per
+class. The per-image detection cap is raised to the largest prediction count: a validation chip
+with more than 100 detections must not lose its low-score tail. Precision / recall / F1 at a score
+threshold (ArcGIS's per_class_metrics) are counted here with greedy matching at IoU 0.5.
 """
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from typing import Literal, Protocol
 import numpy as np
 
 IOU_THRESHOLDS = tuple(round(0.5 + 0.05 * i, 2) for i in range(10))
-_RECALL_POINTS = np.linspace(0.0, 1.0, 101)
 
 
 class PredictedObjects(Protocol):
@@ -97,18 +97,48 @@ def _match(iou: np.ndarray, order: np.ndarray, threshold: float) -> np.ndarray:
     return hits
 
 
-def _ap(scores: np.ndarray, hits: np.ndarray, positives: int) -> float:
-    if len(scores) == 0:
-        return 0.0
-    order = np.argsort(-scores, kind="stable")
-    tp = np.cumsum(hits[order])
-    fp = np.cumsum(~hits[order])
-    recall = tp / positives
-    precision = tp / np.maximum(tp + fp, 1e-12)
-    precision = np.maximum.accumulate(precision[::-1])[::-1]
-    idx = np.searchsorted(recall, _RECALL_POINTS, side="left")
-    sampled = np.where(idx < len(precision), precision[np.minimum(idx, len(precision) - 1)], 0.0)
-    return float(sampled.mean())
+def _class_aps(
+    predictions: Sequence[PredictedObjects],
+    targets: Sequence[TrueObjects],
+    num_classes: int,
+    iou_type: Literal["bbox", "segm"],
+) -> dict[int, list[float]]:
+    """AP at each of IOU_THRESHOLDS for classes 1..C that have ground truth (pycocotools)."""
+    import torch
+    from torchmetrics.detection import MeanAveragePrecision
+
+    max_dets = max([100, *(len(p.scores) for p in predictions)])
+    metric = MeanAveragePrecision(
+        iou_type=iou_type, iou_thresholds=list(IOU_THRESHOLDS), class_metrics=True, extended_summary=True,
+        max_detection_thresholds=[1, 10, max_dets], backend="pycocotools",
+    )
+
+    def entry(obj: PredictedObjects | TrueObjects, scores: bool) -> dict[str, torch.Tensor]:
+        out = {"labels": torch.as_tensor(np.asarray(obj.labels, dtype=np.int64).reshape(-1))}
+        if iou_type == "segm":
+            if obj.masks is None:
+                raise ValueError("segm AP needs masks in predictions and targets")
+            out["masks"] = torch.as_tensor(np.asarray(obj.masks, dtype=bool))
+        else:
+            out["boxes"] = torch.as_tensor(np.asarray(obj.boxes, dtype=np.float32).reshape(-1, 4))
+        if scores:
+            out["scores"] = torch.as_tensor(np.asarray(obj.scores, dtype=np.float32).reshape(-1))  # type: ignore[union-attr]
+        return out
+
+    metric.update([entry(p, True) for p in predictions], [entry(t, False) for t in targets])
+    result = metric.compute()
+    # precision: [T, R, K, A, M]; K follows result["classes"], A=0 is area "all", M=-1 the largest cap.
+    precision = result["precision"].numpy()
+    observed = [int(c) for c in result["classes"].reshape(-1).tolist()]
+    aps: dict[int, list[float]] = {}
+    for k, cls in enumerate(observed):
+        if not 1 <= cls <= num_classes:
+            continue
+        curves = precision[:, :, k, 0, -1]  # [T, R]; -1 where the class has no ground truth
+        if (curves < 0).all():
+            continue
+        aps[cls] = [float(np.clip(curve, 0, None).mean()) for curve in curves]
+    return aps
 
 
 def detection_scores(
@@ -121,46 +151,37 @@ def detection_scores(
     """AP50, AP50:95 and precision/recall/F1 (IoU 0.5, scores >= threshold) per class 1..C."""
     if len(predictions) != len(targets):
         raise ValueError("one prediction per target image is needed")
+    aps = _class_aps(predictions, targets, num_classes, iou_type)
     per_class: dict[int, ClassDetectionScores] = {}
     for cls in range(1, num_classes + 1):
-        scores_all: list[np.ndarray] = []
-        hits_all: dict[float, list[np.ndarray]] = {t: [] for t in IOU_THRESHOLDS}
-        positives = 0
-        tp_at_thr = fp_at_thr = 0
+        positives = tp = fp = 0
         for pred, true in zip(predictions, targets):
             p = np.asarray(pred.labels) == cls
             t = np.asarray(true.labels) == cls
             positives += int(t.sum())
             scores = np.asarray(pred.scores, dtype=np.float64)[p]
-            order = np.argsort(-scores, kind="stable")
+            confident = np.flatnonzero(scores >= score_threshold)
+            order = confident[np.argsort(-scores[confident], kind="stable")]
             if iou_type == "segm":
                 if pred.masks is None or true.masks is None:
                     raise ValueError("segm AP needs masks in predictions and targets")
                 iou = mask_iou(np.asarray(pred.masks)[p], np.asarray(true.masks)[t])
             else:
                 iou = box_iou(np.asarray(pred.boxes)[p], np.asarray(true.boxes)[t])
-            scores_all.append(scores[order])
-            for thr in IOU_THRESHOLDS:
-                hits_all[thr].append(_match(iou, order, thr))
-            confident = scores[order] >= score_threshold
-            hits = hits_all[0.5][-1]
-            tp_at_thr += int((hits & confident).sum())
-            fp_at_thr += int((~hits & confident).sum())
-        scores_cat = np.concatenate(scores_all) if scores_all else np.zeros(0)
-        aps = [
-            _ap(scores_cat, np.concatenate(hits_all[thr]) if hits_all[thr] else np.zeros(0, bool), positives)
-            if positives
-            else None
-            for thr in IOU_THRESHOLDS
-        ]
-        precision = tp_at_thr / (tp_at_thr + fp_at_thr) if tp_at_thr + fp_at_thr else None
-        recall = tp_at_thr / positives if positives else None
+            hits = _match(iou, order, 0.5)
+            tp += int(hits.sum())
+            fp += int((~hits).sum())
+        class_aps = aps.get(cls) if positives else None
+        if positives and class_aps is None:
+            class_aps = [0.0] * len(IOU_THRESHOLDS)  # ground truth but nothing predicted
+        precision = tp / (tp + fp) if tp + fp else None
+        recall = tp / positives if positives else None
         f1 = None
         if precision is not None and recall is not None:
             f1 = 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
         per_class[cls] = ClassDetectionScores(
-            ap50=aps[0],
-            ap50_95=None if aps[0] is None else float(np.mean([a for a in aps if a is not None])),
+            ap50=class_aps[0] if class_aps else None,
+            ap50_95=float(np.mean(class_aps)) if class_aps else None,
             precision=precision,
             recall=recall,
             f1=f1,

@@ -1,4 +1,4 @@
-"""metrics: COCO-style AP (cross-checked with torchmetrics + pycocotools) and confusion scores."""
+"""metrics: COCO AP from pycocotools (through torchmetrics) with hand-checked cases, and confusion scores."""
 from __future__ import annotations
 
 import numpy as np
