@@ -132,6 +132,16 @@ def test_export_train_and_download_a_model_from_the_browser(page: Any, live_app:
     item = page.locator(f"[data-testid=model-item][data-model-id='{model_id}']")
     item.wait_for(timeout=20_000)
     assert "Dead or alive v1" in item.inner_text()
+    # Its page shows the metrics and the training plots from the package, loaded in the browser.
+    item.click()
+    page.locator("[data-testid=model-view]").wait_for()
+    assert "accuracy" in page.locator("[data-testid=model-metrics]").inner_text()
+    figures = page.locator("[data-testid=model-images] figure")
+    captions = figures.locator("figcaption").all_inner_texts()
+    assert {"Loss curve", "Sample results"} <= set(captions), captions
+    for img in figures.locator("img").all():
+        img.scroll_into_view_if_needed()
+        wait_until(lambda: img.evaluate("i => i.complete && i.naturalWidth > 0"), 20, f"{img.get_attribute('alt')} to load")
 
     # A reload shows the finished run again (from the job list, not from memory).
     page.reload()
