@@ -63,7 +63,7 @@ def epoch_rows(page: Any) -> int:
     return page.locator("[data-testid=train-epochs] tbody tr").count()
 
 
-def fill_train_form(page: Any, dataset_id: int, epochs: int, name: str) -> None:
+def fill_train_form(page: Any, dataset_id: int, epochs: int, name: str, find_lr: bool = False) -> None:
     page.click("[data-testid=tab-train]")
     page.wait_for_selector(f"[data-testid=train-dataset] option[value='{dataset_id}']", state="attached")
     page.select_option("[data-testid=train-dataset]", str(dataset_id))
@@ -73,9 +73,13 @@ def fill_train_form(page: Any, dataset_id: int, epochs: int, name: str) -> None:
     page.select_option("[data-testid=train-backbone]", "resnet18")
     page.fill("[data-testid=train-epochs-input]", str(epochs))
     page.fill("[data-testid=train-batch]", "8")
-    page.uncheck("[data-testid=train-find-lr]")
-    assert page.locator("[data-testid=train-lr]").is_enabled()
-    page.fill("[data-testid=train-lr]", "0.001")
+    if find_lr:  # the form's default: an LR range test before training
+        assert page.locator("[data-testid=train-find-lr]").is_checked()
+        assert page.locator("[data-testid=train-lr]").is_disabled()
+    else:
+        page.uncheck("[data-testid=train-find-lr]")
+        assert page.locator("[data-testid=train-lr]").is_enabled()
+        page.fill("[data-testid=train-lr]", "0.001")
     page.fill("[data-testid=train-validation]", "25")
     page.uncheck("[data-testid=train-stop]")
     page.fill("[data-testid=train-out-name]", name)
@@ -90,7 +94,7 @@ def test_export_train_and_download_a_model_from_the_browser(page: Any, live_app:
     import_labels(page, DATA / "SOAP_061.geojson", "label")
     dataset_id = export_labeled_tiles(page, chip=64)
 
-    fill_train_form(page, dataset_id, EPOCHS, "Dead or alive v1")
+    fill_train_form(page, dataset_id, EPOCHS, "Dead or alive v1", find_lr=True)
     page.click("[data-testid=train-submit]")
     run = page.locator("[data-testid=train-run]")
     run.wait_for()
@@ -108,7 +112,7 @@ def test_export_train_and_download_a_model_from_the_browser(page: Any, live_app:
     assert "accuracy" in header, header
 
     final = page.locator("[data-testid=train-final-metrics]").inner_text()
-    assert "accuracy" in final, final
+    assert "accuracy" in final and "learning rate" in final, final
     href = page.get_attribute("[data-testid=train-download-model]", "href")
     assert href and href.startswith("/api/models/") and href.endswith("/download/")
     model_id = int(href.split("/")[3])
@@ -138,7 +142,7 @@ def test_export_train_and_download_a_model_from_the_browser(page: Any, live_app:
     assert "accuracy" in page.locator("[data-testid=model-metrics]").inner_text()
     figures = page.locator("[data-testid=model-images] figure")
     captions = figures.locator("figcaption").all_inner_texts()
-    assert {"Loss curve", "Sample results"} <= set(captions), captions
+    assert {"Loss curve", "Sample results", "Learning rate finder"} <= set(captions), captions
     for img in figures.locator("img").all():
         img.scroll_into_view_if_needed()
         wait_until(lambda: img.evaluate("i => i.complete && i.naturalWidth > 0"), 20, f"{img.get_attribute('alt')} to load")

@@ -92,7 +92,7 @@ function imagesSection(pkg: ModelPackage): HTMLElement | null {
   if (!pkg.images.length) return null;
   const caption = (name: string): string => {
     const base = name.split("/").pop()!.replace(/\.png$/i, "");
-    return ({ loss_graph: "Loss curve", show_results: "Sample results", confusion_matrix: "Confusion matrix" } as Record<string, string>)[base] ?? base.replace(/_/g, " ");
+    return ({ loss_graph: "Loss curve", show_results: "Sample results", confusion_matrix: "Confusion matrix", lr_finder: "Learning rate finder" } as Record<string, string>)[base] ?? base.replace(/_/g, " ");
   };
   return h(
     "div",

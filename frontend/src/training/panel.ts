@@ -17,7 +17,10 @@ function message(err: unknown): string {
 }
 
 function fmt(value: unknown): string {
-  return typeof value === "number" ? (Math.abs(value) >= 1000 || value === Math.round(value) ? String(value) : value.toFixed(4)) : "–";
+  if (typeof value !== "number") return "–";
+  if (Math.abs(value) >= 1000 || value === Math.round(value)) return String(value);
+  // Learning rates and tiny losses: 1.20e-4, not 0.0001.
+  return Math.abs(value) < 0.01 ? value.toExponential(2) : value.toFixed(4);
 }
 
 /** Scalar metrics only (per-class tables and confusion matrices stay in the model item). */
@@ -128,6 +131,8 @@ function mountTrainPanel(container: HTMLElement, ctx: ProjectContext): () => voi
     const model = job.result?.model;
     if (job.status === "succeeded" && typeof model === "number") {
       const metrics = scalars(job.result?.metrics as Record<string, unknown> | undefined);
+      const run: [string, unknown][] = [["best epoch", job.result?.best_epoch], ["learning rate", job.result?.lr]];
+      metrics.push(...run.filter(([, v]) => typeof v === "number"));
       replace(resultBox,
         h("h4", {}, "Final metrics (best checkpoint)"),
         h("table", { class: "train-final small", testid: "train-final-metrics" }, metrics.map(([k, v]) => h("tr", {}, h("th", {}, k), h("td", {}, fmt(v))))),
