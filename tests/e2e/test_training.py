@@ -1,7 +1,8 @@
 """Training in the browser, the whole ArcGIS chain: upload imagery, define classes and import labels,
 export Labeled_Tiles chips in the Datasets panel, train a FeatureClassifier in the Train panel while
-the loss curves and the per-epoch table fill in live, then find the new model in the Models panel
-and download its .dlpk. A second run is cancelled mid-training and leaves no model behind."""
+the loss curves and the per-epoch table fill in live, then find the new model in the Models panel,
+download its .dlpk and run it (Classify objects). A second run is cancelled mid-training and leaves
+no model behind."""
 from __future__ import annotations
 
 import io
@@ -32,14 +33,17 @@ def define_classes(page: Any, names: list[str]) -> None:
     wait_until(lambda: page.locator("[data-testid=class-pick]").count() == len(names), 10, "the class buttons")
 
 
-def import_labels(page: Any, path: Any, class_field: str) -> None:
+def import_labels(page: Any, path: Any, class_field: str) -> int:
+    """Import a label file into the project's Labels layer; returns the count imported."""
     page.locator("details:has([data-testid=labels-import-file]) > summary").click()
     page.set_input_files("[data-testid=labels-import-file]", str(path))
     page.fill("[data-testid=labels-import-field]", class_field)
     page.click("[data-testid=labels-import-submit]")
     result = page.locator("[data-testid=labels-import-result]")
     wait_until(lambda: not result.inner_text().startswith("Importing"), 60, "the import to finish")
-    assert re.fullmatch(r"Imported \d+ labels\.", result.inner_text()), result.inner_text()
+    found = re.fullmatch(r"Imported (\d+) labels\.", result.inner_text())
+    assert found, result.inner_text()
+    return int(found.group(1))
 
 
 def export_labeled_tiles(page: Any, chip: int) -> int:
@@ -91,7 +95,8 @@ def test_export_train_and_download_a_model_from_the_browser(page: Any, live_app:
     upload_raster(page, DATA / "SOAP_061.tif", "soap")
     page.wait_for_selector("[data-testid=layer-item][data-status=ready]", timeout=120_000)
     define_classes(page, ["Dead", "Alive"])
-    import_labels(page, DATA / "SOAP_061.geojson", "label")
+    labels = import_labels(page, DATA / "SOAP_061.geojson", "label")
+    assert labels == 37
     dataset_id = export_labeled_tiles(page, chip=64)
 
     fill_train_form(page, dataset_id, EPOCHS, "Dead or alive v1", find_lr=True)
@@ -146,6 +151,20 @@ def test_export_train_and_download_a_model_from_the_browser(page: Any, live_app:
     for img in figures.locator("img").all():
         img.scroll_into_view_if_needed()
         wait_until(lambda: img.evaluate("i => i.complete && i.naturalWidth > 0"), 20, f"{img.get_attribute('alt')} to load")
+
+    # Ready to run: Classify objects with the new model over the imported labels gives a layer.
+    page.click("[data-testid=tab-inference]")
+    page.select_option("[data-testid=inference-tool]", "classify_objects")
+    page.wait_for_selector(f"[data-testid=inference-model] option[value='{model_id}']", state="attached")
+    page.select_option("[data-testid=inference-model]", str(model_id))
+    page.wait_for_selector("[data-testid=inference-layer] option:not([value=''])", state="attached")
+    page.fill("[data-testid=inference-out-name]", "Classified by v1")
+    page.click("[data-testid=inference-run]")
+    result = page.locator("[data-testid=inference-result]")
+    result.wait_for(timeout=120_000)
+    assert page.locator("[data-testid=inference-error]").is_hidden()
+    layer = page.request.get(f"/api/layers/{result.get_attribute('data-layer-id')}/").json()
+    assert layer["feature_count"] == labels, layer
 
     # A reload shows the finished run again (from the job list, not from memory).
     page.reload()
