@@ -37,6 +37,7 @@ e2e: venv frontend
 
 lint: venv
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 bench-tiles: venv
 	$(PY) bench/tiles.py

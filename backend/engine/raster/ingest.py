@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import rasterio
@@ -28,9 +28,13 @@ class IngestResult:
     statistics: dict[str, dict[str, float]]
 
 
+# The overview resamplings rio-cogeo accepts.
+OverviewResampling = Literal["nearest", "bilinear", "cubic", "cubic_spline", "lanczos", "average", "mode", "gauss", "rms"]
+
+
 def cog_ingest(
     src: Path, dst: Path, progress: Progress = no_progress, should_stop: ShouldStop = never_stop,
-    overview_resampling: str = "average",
+    overview_resampling: OverviewResampling = "average",
 ) -> IngestResult:
     """Convert ``src`` into a COG at ``dst`` (written to a temp name, then renamed).
 
@@ -41,7 +45,7 @@ def cog_ingest(
     if should_stop():
         raise Cancelled()
     tmp = dst.with_suffix(".partial.tif")
-    profile = cog_profiles.get("deflate")
+    profile: dict[str, Any] = dict(cog_profiles.get("deflate"))  # type: ignore[no-untyped-call]
     profile.update(blockxsize=512, blockysize=512, BIGTIFF="IF_SAFER")
     if info.dtype in ("float32", "float64"):
         profile["predictor"] = 3
