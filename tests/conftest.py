@@ -134,10 +134,32 @@ def worker_env(data_dir: Path, settings) -> dict[str, str]:
     return env
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    """A failing test with real workers gets their logs in its report (a timeout says little alone)."""
+    outcome = yield
+    report = outcome.get_result()
+    if not report.failed or report.when != "call":
+        return
+    for path in getattr(item, "worker_logs", []):
+        try:
+            text = Path(path).read_text(errors="replace")
+        except OSError:
+            continue
+        report.sections.append((f"{Path(path).name} (tail)", text[-6000:]))
+
+
 @pytest.fixture
-def start_worker(worker_env: dict[str, str], tmp_path: Path) -> Iterator:
-    """Start real `manage.py rqworker` processes (own process group, so they can be SIGKILLed)."""
+def start_worker(worker_env: dict[str, str], tmp_path: Path, request: pytest.FixtureRequest) -> Iterator:
+    """Start real `manage.py rqworker` processes (own process group, so they can be SIGKILLed).
+
+    The queues are emptied first: RQ jobs that earlier tests queued but never ran are not this test's."""
+    import django_rq
+
+    for name in ("default", "gpu"):
+        django_rq.get_queue(name).empty()
     started: list[subprocess.Popen] = []
+    request.node.worker_logs = []
 
     def start(*queues: str, name: str | None = None) -> subprocess.Popen:
         log = open(tmp_path / f"worker-{len(started)}.log", "wb")
@@ -147,6 +169,7 @@ def start_worker(worker_env: dict[str, str], tmp_path: Path) -> Iterator:
         process = subprocess.Popen(args, cwd=ROOT, env=worker_env, stdout=log, stderr=subprocess.STDOUT,
                                    start_new_session=True)
         process.log_path = log.name  # type: ignore[attr-defined]
+        request.node.worker_logs.append(log.name)
         started.append(process)
         return process
 

@@ -105,8 +105,6 @@ def test_export_train_and_download_a_model_from_the_browser(page: Any, live_app:
     run.wait_for()
     assert page.locator("[data-testid=train-error]").is_hidden()
 
-    # Live: the first epoch's row and curve points arrive while the job is still running.
-    wait_until(lambda: epoch_rows(page) >= 1, 180, "the first epoch's metrics")
     page.wait_for_selector("[data-testid=train-status]:has-text('succeeded')", timeout=180_000)
     assert epoch_rows(page) == EPOCHS
     chart = page.locator("[data-testid=train-chart]")
@@ -178,6 +176,10 @@ def test_export_train_and_download_a_model_from_the_browser(page: Any, live_app:
     fill_train_form(page, dataset_id, 500, "Never finished")
     page.click("[data-testid=train-submit]")
     page.wait_for_selector("[data-testid=train-status]:has-text('running')", timeout=60_000)
+    # Live: epochs reach the table and the chart while the job is still running.
+    wait_until(lambda: epoch_rows(page) >= 1, 120, "an epoch of the long run")
+    assert "running" in page.locator("[data-testid=train-status]").inner_text()
+    assert page.locator("[data-testid=train-chart] polyline[data-series=train]").count() == 1
     page.click("[data-testid=train-cancel]")
     page.wait_for_selector("[data-testid=train-status]:has-text('cancelled')", timeout=60_000)
     assert page.locator("[data-testid=train-cancel]").is_hidden()
