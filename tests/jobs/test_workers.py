@@ -102,8 +102,11 @@ def test_retryable_job_is_retried_once_after_a_worker_dies(team, client_for, sta
     wait_for(lambda: (tmp_path / f"started-{job_id}-1").exists(), timeout=60, message="first attempt started")
     kill9_tree(first.pid)
     start_worker("default")
-    job = wait_for(lambda: (j := status_of(api, job_id))["status"] == "succeeded" and j,
-                   timeout=settings.JOB_STALE_AFTER_SECONDS + 120, message="retried job succeeded")
+    try:
+        job = wait_for(lambda: (j := status_of(api, job_id))["status"] == "succeeded" and j,
+                       timeout=settings.JOB_STALE_AFTER_SECONDS + 120, message="retried job succeeded")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; the job: {status_of(api, job_id)}") from None
     assert job["attempts"] == 2
     assert Job.objects.get(pk=job_id).attempts == 2
     assert sorted(p.name for p in tmp_path.glob("started-*")) == [f"started-{job_id}-1", f"started-{job_id}-2"]
