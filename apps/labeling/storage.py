@@ -17,8 +17,3 @@ def raster_source_path(raster_id: int) -> Path:
 def raster_cog_path(raster_id: int) -> Path:
     return raster_dir(raster_id) / "cog.tif"
 
-
-def upload_tmp_dir() -> Path:
-    path = Path(settings.DATA_DIR) / "tmp"
-    path.mkdir(parents=True, exist_ok=True)
-    return path

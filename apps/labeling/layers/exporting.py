@@ -13,9 +13,9 @@ import pyogrio.raw
 import shapely
 
 from backend.api.exceptions import InvalidInput
+from backend.scratch import scratch_dir
 
 from ..models import Layer
-from ..storage import upload_tmp_dir
 from .selectors import FeatureFilter, features_query
 from .serialize import RESERVED, ROW_FIELDS, class_names, feature_texts, usernames
 
@@ -44,7 +44,7 @@ def layer_export(layer: Layer, fmt: str, flt: FeatureFilter) -> Path:
     """Write the export to a new temporary file and return its path (the caller deletes it)."""
     if fmt not in FORMATS:
         raise InvalidInput(f"format: must be one of {', '.join(FORMATS)}.")
-    handle, name = tempfile.mkstemp(suffix=FORMATS[fmt][1], dir=upload_tmp_dir())
+    handle, name = tempfile.mkstemp(suffix=FORMATS[fmt][1], dir=scratch_dir())
     path = Path(name)
     try:
         if fmt == "geojson":

@@ -24,7 +24,7 @@ describe.py
 edits.py
     edit_classes / edit_cell_size / edit_argument_defaults / edit_description (Emd -> Emd)
 storage.py
-    package_dir(id), package_path(id), extracted_dir(id), models_root(), work_dir()
+    package_dir(id), package_path(id), extracted_dir(id), models_root()
 serializers.py
     ModelPackageSerializer, ModelUploadSerializer, ModelUpdateSerializer
 signals.py

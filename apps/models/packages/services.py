@@ -23,6 +23,7 @@ from django.db import IntegrityError, transaction
 from apps.labeling.models import Project
 from apps.labeling.permissions import require_role
 from backend.api.exceptions import Conflict, InvalidInput
+from backend.scratch import scratch_dir
 from backend.engine.dlpk import (
     DlpkInfo,
     PackageLimits,
@@ -41,7 +42,7 @@ from ..package_models import ModelPackage
 from . import edits
 from .describe import emd_columns, image_members
 from .permissions import require_write
-from .storage import extracted_dir, package_dir, package_path, work_dir
+from .storage import extracted_dir, package_dir, package_path
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +83,7 @@ def _check_weights(path: Path, info: DlpkInfo) -> Path | None:
         return None
     from backend.engine.dlpk import load_state_dict  # imports torch: only when needed
 
-    scratch = work_dir() / f"dlpk-{uuid.uuid4().hex}"
+    scratch = scratch_dir() / f"dlpk-{uuid.uuid4().hex}"
     try:
         extract_dlpk(path, scratch, PACKAGE_LIMITS)
         load_state_dict(scratch / info.model_file)
@@ -173,7 +174,7 @@ def model_package_create_from_folder(*, project: Project, user: Any, folder: Pat
     For the training job: its caller has authorized the user when the job started, so no role
     check is made here. The folder is left as it is.
     """
-    scratch = work_dir() / f"{uuid.uuid4().hex}.dlpk"
+    scratch = scratch_dir() / f"{uuid.uuid4().hex}.dlpk"
     try:
         write_dlpk(Path(folder), scratch)
         return _register(project=project, user=user, path=scratch, title=title, file_name=f"{Path(folder).name}.dlpk",

@@ -24,10 +24,3 @@ def package_path(package_id: int) -> Path:
 
 def extracted_dir(package_id: int) -> Path:
     return package_dir(package_id) / "extracted"
-
-
-def work_dir() -> Path:
-    """Scratch space on the same file system as the packages (so moves are renames)."""
-    path = Path(settings.DATA_DIR) / "tmp"
-    path.mkdir(parents=True, exist_ok=True)
-    return path

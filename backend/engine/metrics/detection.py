@@ -116,8 +116,6 @@ def _class_aps(
     def entry(obj: PredictedObjects | TrueObjects, scores: bool) -> dict[str, torch.Tensor]:
         out = {"labels": torch.as_tensor(np.asarray(obj.labels, dtype=np.int64).reshape(-1))}
         if iou_type == "segm":
-            if obj.masks is None:
-                raise ValueError("segm AP needs masks in predictions and targets")
             out["masks"] = torch.as_tensor(np.asarray(obj.masks, dtype=bool))
         else:
             out["boxes"] = torch.as_tensor(np.asarray(obj.boxes, dtype=np.float32).reshape(-1, 4))
@@ -151,6 +149,8 @@ def detection_scores(
     """AP50, AP50:95 and precision/recall/F1 (IoU 0.5, scores >= threshold) per class 1..C."""
     if len(predictions) != len(targets):
         raise ValueError("one prediction per target image is needed")
+    if iou_type == "segm" and any(o.masks is None for group in (predictions, targets) for o in group):
+        raise ValueError("segm AP needs masks in predictions and targets")
     aps = _class_aps(predictions, targets, num_classes, iou_type)
     per_class: dict[int, ClassDetectionScores] = {}
     for cls in range(1, num_classes + 1):
@@ -163,8 +163,6 @@ def detection_scores(
             confident = np.flatnonzero(scores >= score_threshold)
             order = confident[np.argsort(-scores[confident], kind="stable")]
             if iou_type == "segm":
-                if pred.masks is None or true.masks is None:
-                    raise ValueError("segm AP needs masks in predictions and targets")
                 iou = mask_iou(np.asarray(pred.masks)[p], np.asarray(true.masks)[t])
             else:
                 iou = box_iou(np.asarray(pred.boxes)[p], np.asarray(true.boxes)[t])

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand
 
 from apps.labeling.models import Project
 from apps.labeling.services import project_create, raster_create_from_upload
+from backend.scratch import scratch_dir
 
 SAMPLE = Path(settings.BASE_DIR) / "tests" / "data" / "OSBS_029.tif"
 
@@ -31,7 +32,7 @@ class Command(BaseCommand):
         project = project_create(user=owner, name="Demo", description="NEON aerial image of Ordway-Swisher "
                                  "Biological Station (10 cm) with tree crowns to label.",
                                  classes=[{"value": 1, "name": "Tree", "color": [46, 204, 64]}])
-        with tempfile.TemporaryDirectory(dir=Path(settings.DATA_DIR) / "tmp") as tmp:
+        with tempfile.TemporaryDirectory(dir=scratch_dir()) as tmp:
             copy = Path(tmp) / SAMPLE.name
             shutil.copy(SAMPLE, copy)
             raster_create_from_upload(user=owner, project=project, uploaded_path=copy, name="OSBS_029 (NEON, 10 cm)")
