@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Iterator
 
@@ -165,7 +166,9 @@ def start_worker(worker_env: dict[str, str], tmp_path: Path, request: pytest.Fix
         log = open(tmp_path / f"worker-{len(started)}.log", "wb")
         args = [sys.executable, "manage.py", "rqworker", *(queues or ("default",))]
         if name:
-            args += ["--name", name]
+            # Unique per start: a SIGKILLed worker's registration outlives it in Redis for minutes, and
+            # RQ refuses a second live worker of the same name (e.g. the next run of the same test).
+            args += ["--name", f"{name}-{uuid.uuid4().hex[:8]}"]
         process = subprocess.Popen(args, cwd=ROOT, env=worker_env, stdout=log, stderr=subprocess.STDOUT,
                                    start_new_session=True)
         process.log_path = log.name  # type: ignore[attr-defined]
