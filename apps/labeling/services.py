@@ -6,13 +6,14 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from apps.jobs.services import job_start
 from backend.api.exceptions import Conflict, InvalidInput, NotFound
 from backend.engine.errors import EngineInputError
-from backend.engine.raster.inspect import inspect_raster
+from backend.engine.raster.inspect import RasterLimits, inspect_raster
 
 from .classes import validate_classes
 from .models import Membership, Project, Raster
@@ -98,7 +99,8 @@ def raster_create_from_upload(*, user: Any, project: Project, uploaded_path: Pat
     """
     require_role(user, project.pk, write=True)
     try:
-        info = inspect_raster(uploaded_path)
+        info = inspect_raster(uploaded_path, RasterLimits(max_pixels=settings.MAX_RASTER_PIXELS,
+                                                          max_expansion=settings.MAX_RASTER_EXPANSION))
     except EngineInputError as exc:
         raise InvalidInput(str(exc)) from exc
     with transaction.atomic():

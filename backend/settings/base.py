@@ -29,6 +29,10 @@ CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("RASTERLAB_CSRF_TRUSTED_ORIGIN
 DATA_DIR = Path(os.environ.get("RASTERLAB_DATA_DIR") or BASE_DIR / "var").resolve()
 MAX_UPLOAD_MB = int(os.environ.get("RASTERLAB_MAX_UPLOAD_MB", "2048"))
 MAX_MODEL_UPLOAD_MB = int(os.environ.get("RASTERLAB_MAX_MODEL_UPLOAD_MB", "1024"))
+# A raster upload may declare at most this many pixels (width x height), and expand at most this
+# many times (pixel bytes / file bytes, above 1 GiB of pixels): sparse "bomb" GeoTIFFs are refused.
+MAX_RASTER_PIXELS = int(os.environ.get("RASTERLAB_MAX_RASTER_PIXELS", "4000000000"))
+MAX_RASTER_EXPANSION = float(os.environ.get("RASTERLAB_MAX_RASTER_EXPANSION", "200"))
 
 # One Redis URL for RQ, the channel layer and the cache. Unset: the embedded private Redis that
 # `make run` (backend.launcher) and the tests start on this unix socket.

@@ -15,6 +15,7 @@ from rio_cogeo.profiles import cog_profiles
 from ..errors import Cancelled
 from ..types import Progress, ShouldStop, never_stop, no_progress
 from .inspect import RasterInfo, inspect_raster
+from .safe_open import GDAL_SAFE_ENV, open_geotiff
 
 # Statistics come from a decimated read (the COG's overviews) of at most this many pixels per
 # side: memory is bounded whatever the raster size, and percentiles for a display stretch do not
@@ -52,9 +53,12 @@ def cog_ingest(
     elif info.dtype != "uint8":
         profile["predictor"] = 2
     try:
-        with rasterio.Env(GDAL_NUM_THREADS="ALL_CPUS", GDAL_TIFF_INTERNAL_MASK=True):
+        # The source is opened as a GeoTIFF only, as at upload: the worker never lets GDAL follow
+        # a file or URL named inside an upload (see safe_open).
+        with rasterio.Env(GDAL_NUM_THREADS="ALL_CPUS", GDAL_TIFF_INTERNAL_MASK=True, **GDAL_SAFE_ENV), \
+                open_geotiff(src) as source:
             cog_translate(
-                str(src), str(tmp), profile, overview_resampling=overview_resampling,
+                source, str(tmp), profile, overview_resampling=overview_resampling,
                 overview_level=None, in_memory=False, quiet=True, use_cog_driver=False, forward_band_tags=True,
             )
         progress(8, 10, "Wrote Cloud Optimized GeoTIFF")
