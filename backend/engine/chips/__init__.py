@@ -31,8 +31,9 @@ Behaviour worth knowing:
   its area are dropped, and so are edge slivers under 1 pixel across.
 - 8-bit output writes nodata pixels as 0 and drops the nodata tag; other TIFF chips keep the
   raster's dtype, bands and nodata value. Chips holding nothing but nodata are skipped.
-- RCNN_Masks folders are named by class value (labels/<value>/<stem>.tif, one per class per
-  chip); the reader also accepts folders named by class name (older ArcGIS exports).
+- RCNN_Masks folders are named by class name (labels/<name>/<stem>.tif, one per class per
+  chip), as arcgis.learn reads them; the value when a name cannot be a folder name. The reader
+  accepts folders named by name or value (older Rasterlab exports used values).
 - Labeled_Tiles BOUNDING_BOX chips are the feature's bounding box resampled to the tile size.
 - TIFF chips after the first of each shape are written from a GDAL-made template (fasttiff).
   One thread reads pixels ahead, the calling thread clips labels and numbers chips, and a few

@@ -157,7 +157,7 @@ class _Export:
         (self.out_dir / "images").mkdir()
         labels = make_writer(params.metadata_format, self.out_dir, self.classes)
         self.progress(0, self.total, "exporting chips")
-        with MapWriter(self.out_dir) as maps, _executor(WRITE_THREADS, "export-write") as pool:
+        with MapWriter(self.out_dir, params.metadata_format != "COCO") as maps, _executor(WRITE_THREADS, "export-write") as pool:
             pending: _Pending = deque()
             try:
                 for number, plan in enumerate(self.plans, start=1):

@@ -5,11 +5,12 @@ Layouts (``<stem>`` is the chip's zero-padded index):
   to the chip with 2 decimals (like ArcGIS Pro).
 - KITTI_rectangles: labels/<stem>.txt, 15 columns per object (3-D columns 0).
 - Classified_Tiles: labels/<stem>.tif, one band of class values, 0 = no data.
-- RCNN_Masks: labels/<class value>/<stem>.tif for every class, 0 = background, each object its
-  own id 1..n. Folders are named by class *value*, which does not change when a class is
-  renamed and is what ArcGIS writes when classes have no name field.
+- RCNN_Masks: labels/<class name>/<stem>.tif for every class, 0 = background, each object its
+  own id 1..n. Folders are named by class *name*, where arcgis.learn's prepare_data looks for
+  them (`instance_folder_names`: the value when a name cannot be a folder name).
 - Labeled_Tiles: labels/<stem>.xml, VOC-like with one object: the class of the centre feature.
-- COCO: annotations.json at the root (written by ``finish``), one image entry per chip.
+- COCO: labels.json at the root (written by ``finish``), one image entry per chip, file_name
+  the bare chip name (images/ implied), as arcgis.learn's COCO_rectangles reads it; no map.txt.
 """
 from __future__ import annotations
 
@@ -32,7 +33,8 @@ from backend.engine.chips.features import ChipLabel
 from backend.engine.chips.params import ClassDef
 
 SOURCE_NAME = "Rasterlab"
-COCO_FILE = "annotations.json"
+COCO_FILE = "labels.json"  # the name (and bare file_name values) arcgis.learn reads
+OLD_COCO_FILE = "annotations.json"  # written by earlier Rasterlab versions
 
 
 @dataclass(frozen=True)
@@ -171,9 +173,30 @@ class ClassMaskWriter:
         return None
 
 
+_UNSAFE_FOLDER_CHARS = frozenset('<>:"/\\|?*\x00')
+
+
+def instance_folder_names(classes: Sequence[ClassDef]) -> dict[int, str]:
+    """RCNN_Masks folder per class value: the class name, which is what arcgis.learn's
+    prepare_data looks for (labels/<Name>/), or the value when the name cannot be a folder
+    name on every system or two names would share a folder (case-insensitive file systems)."""
+    names: dict[int, str] = {}
+    taken: set[str] = set()
+    for c in classes:
+        name = c.name
+        safe = (name.strip() == name and name not in ("", ".", "..") and not name.endswith(".")
+                and not any(ch in _UNSAFE_FOLDER_CHARS or ord(ch) < 32 for ch in name))
+        folder = name if safe and name.lower() not in taken else str(c.value)
+        taken.add(folder.lower())
+        names[c.value] = folder
+    return names
+
+
 class InstanceMaskWriter:
     def __init__(self, out_dir: Path, classes: Sequence[ClassDef]) -> None:
-        self.dirs = {c.value: out_dir / "labels" / str(c.value) for c in classes}
+        folders = instance_folder_names(classes)
+        self.dirs = {c.value: out_dir / "labels" / folders[c.value] for c in classes}
+        self.folders = folders
         for folder in self.dirs.values():
             folder.mkdir(parents=True, exist_ok=True)
 
@@ -191,7 +214,7 @@ class InstanceMaskWriter:
             write_mask(folder / f"{chip.stem}.tif", mask, chip.transform, chip.crs_wkt)
             if first is None and mine:
                 first = value
-        column = first if first is not None else next(iter(self.dirs))
+        column = self.folders[first if first is not None else next(iter(self.dirs))]
         return LabelResult(f"labels\\{column}\\{chip.stem}.tif")
 
     def finish(self) -> None:
@@ -216,7 +239,7 @@ class CocoWriter:
 
     def _add(self, chip: ChipContext) -> None:
         image_id = int(chip.stem)
-        self.images.append({"id": image_id, "file_name": f"images/{chip.image_name}",
+        self.images.append({"id": image_id, "file_name": chip.image_name,
                             "width": chip.width, "height": chip.height})
         for label in chip.labels:
             xmin, ymin, xmax, ymax = (round(v, 2) for v in label.bbox)

@@ -48,16 +48,25 @@ class ExportFacts:
 
 
 class MapWriter:
-    """map.txt, written line by line as chips are exported (Pro 2.x spacing)."""
+    """map.txt, written line by line as chips are exported (Pro 2.x spacing).
 
-    def __init__(self, out_dir: Path) -> None:
-        self._file: TextIO = (out_dir / MAP_FILE).open("w", newline="\n")
+    With `enabled` False nothing is written: a COCO folder has no map.txt because arcgis.learn
+    takes any folder holding esri_model_definition.emd, esri_accumulated_stats.json and map.txt
+    for an ArcGIS export and then never reads its labels.json.
+    """
+
+    def __init__(self, out_dir: Path, enabled: bool = True) -> None:
+        self._file: TextIO | None = (
+            (out_dir / MAP_FILE).open("w", newline="\n") if enabled else None
+        )
 
     def add(self, image: str, label: str | None) -> None:
-        self._file.write(f"images\\{image}  {label} \n" if label else f"images\\{image} \n")
+        if self._file is not None:
+            self._file.write(f"images\\{image}  {label} \n" if label else f"images\\{image} \n")
 
     def close(self) -> None:
-        self._file.close()
+        if self._file is not None:
+            self._file.close()
 
     def __enter__(self) -> MapWriter:
         return self

@@ -195,7 +195,7 @@ def _coco_value(annotation: dict[str, Any], categories: dict[int, str],
     category = int(annotation["category_id"])
     if not classes or category in {c.value for c in classes}:
         return category
-    return _resolver(classes, "annotations.json")(categories.get(category, str(category)))
+    return _resolver(classes, "the COCO file")(categories.get(category, str(category)))
 
 
 def _coco_boxes(sample: Sample, classes: Sequence[ClassDef]) -> list[Box]:

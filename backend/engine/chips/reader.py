@@ -18,7 +18,7 @@ import numpy as np
 import rasterio
 from rasterio.errors import NotGeoreferencedWarning
 
-from backend.engine.chips.labelfiles import COCO_FILE
+from backend.engine.chips.labelfiles import COCO_FILE, OLD_COCO_FILE
 from backend.engine.chips.metadata import ACCUMULATED_FILE, EMD_FILE, MAP_FILE, CellSize
 from backend.engine.chips.params import ClassDef
 from backend.engine.chips.parsers import (
@@ -57,7 +57,7 @@ def read_training_folder(path: Path) -> TrainingFolder:
     if not samples:
         raise EngineInputError(f"{root.name}: no image in images/ has a label file")
     if not classes and fmt == "COCO":
-        classes = _coco_classes(root / COCO_FILE)
+        classes = _coco_classes(coco_file(root))
     if not classes:
         raise EngineInputError(f"{root.name}: no classes in {EMD_FILE} or {ACCUMULATED_FILE}")
     with warnings.catch_warnings():
@@ -103,7 +103,7 @@ def _samples(root: Path, fmt: str, images: list[Path], classes: tuple[ClassDef, 
              ) -> Iterable[Sample]:
     labels_dir = root / "labels"
     if fmt == "COCO":
-        annotations = root / COCO_FILE
+        annotations = coco_file(root)
         listed = coco_index(annotations).by_name if annotations.is_file() else {}
         for image in images:
             if image.name in listed:
@@ -127,6 +127,12 @@ def _samples(root: Path, fmt: str, images: list[Path], classes: tuple[ClassDef, 
         label = labels.get(image.stem)
         if label is not None:
             yield Sample(image.stem, image, label)
+
+
+def coco_file(root: Path) -> Path:
+    """A COCO folder's instances file: labels.json, or annotations.json (older exports)."""
+    old = root / OLD_COCO_FILE
+    return old if old.is_file() and not (root / COCO_FILE).is_file() else root / COCO_FILE
 
 
 def _files_by_stem(folder: Path, preferred: str | None) -> dict[str, Path]:
@@ -153,7 +159,7 @@ def _class_folders(labels_dir: Path, classes: tuple[ClassDef, ...]
     if not labels_dir.is_dir():
         return out
     for folder in sorted(p for p in labels_dir.iterdir() if p.is_dir()):
-        value = by_value.get(folder.name, by_name.get(folder.name))
+        value = by_name.get(folder.name, by_value.get(folder.name))  # names: ArcGIS's layout
         if value is None and folder.name.lstrip("-").isdigit():
             value = int(folder.name)
         if value is None:
@@ -177,7 +183,7 @@ def _map_label_suffix(root: Path) -> str | None:
 
 
 def _guess(root: Path) -> str:
-    if (root / COCO_FILE).is_file():
+    if coco_file(root).is_file():
         return "COCO"
     labels = root / "labels"
     if not labels.is_dir():

@@ -222,7 +222,11 @@ def _atomic_target(out_path: Path) -> Iterator[Path]:
         raise
 
 
-def _folder_files(folder: Path, skip: Path) -> list[tuple[Path, str]]:
+CHARACTERISTICS = "ModelCharacteristics"
+"""Folder of images (loss graph, sample results) that arcgis.learn packages carry."""
+
+
+def _folder_files(folder: Path) -> list[tuple[Path, str]]:
     files: list[tuple[Path, str]] = []
     for dirpath, dirnames, filenames in os.walk(folder):
         dirnames.sort()
@@ -232,19 +236,54 @@ def _folder_files(folder: Path, skip: Path) -> list[tuple[Path, str]]:
                 raise EngineInputError(f"{file} is a symbolic link; packages hold plain files only")
         for name in sorted(filenames):
             file = Path(dirpath) / name
-            if file.resolve() != skip and not name.startswith(f".{skip.name}."):
-                files.append((file, file.relative_to(folder).as_posix()))
+            files.append((file, file.relative_to(folder).as_posix()))
     return files
+
+
+def emd_references(emd: Emd) -> tuple[str, ...]:
+    """Files an .emd names relative to its folder: ModelFile, ModelConfigurationFile and a
+    package-local InferenceFunction (not Pro's "[Functions]..." built-ins)."""
+    refs = [emd.model_file, emd.model_configuration_file]
+    function = emd.inference_function
+    if function and not function.startswith("[") and function.lower().endswith(".py"):
+        refs.append(function)
+    return tuple(ref for ref in refs if ref)
+
+
+def package_members(folder: Path) -> list[tuple[Path, str]]:
+    """The files of a model folder that belong in its package: the root .emd, what it
+    references (see `emd_references`) and ModelCharacteristics/. Anything else (an earlier
+    .dlpk, checkpoints, logs) is left out, so a package never holds a copy of itself."""
+    folder = Path(folder)
+    files = _folder_files(folder)
+    paths = [arcname for _, arcname in files]
+    emds = [arcname for arcname in paths if "/" not in arcname and arcname.lower().endswith(".emd")]
+    if len(emds) != 1:
+        found = ", ".join(emds) if emds else "none"
+        raise PackageError(f"{folder.name} must hold exactly one .emd at its root (found {found})")
+    try:
+        emd = parse_emd((folder / emds[0]).read_bytes())
+    except EngineInputError as exc:
+        raise PackageError(f"{emds[0]}: {exc}") from None
+    keep = {emds[0]}
+    for reference in emd_references(emd):
+        member = _resolve_reference(reference, paths)
+        if member is None:
+            continue  # inspect_dlpk names a missing ModelFile; a missing script is ArcGIS's loss
+        keep.update(p for p in paths if p == member or p.startswith(member + "/"))
+    keep.update(p for p in paths if p.startswith(CHARACTERISTICS + "/"))
+    return [(file, arcname) for file, arcname in files if arcname in keep]
 
 
 def write_dlpk(folder: Path, out_path: Path) -> Path:
     """Zip a model folder into a .dlpk as arcgis.learn does: the folder's files at the archive
-    root, subfolders (ModelCharacteristics/) kept. The folder must hold one .emd at its root and
-    the ModelFile it names. Written atomically; returns out_path."""
+    root, subfolders (ModelCharacteristics/) kept, only the files `package_members` selects.
+    The folder must hold one .emd at its root and the ModelFile it names. Written atomically;
+    returns out_path."""
     folder, out_path = Path(folder), Path(out_path)
     if not folder.is_dir():
         raise EngineInputError(f"{folder} is not a folder")
-    files = _folder_files(folder, out_path.resolve())
+    files = package_members(folder)
     with _atomic_target(out_path) as tmp:
         with zipfile.ZipFile(tmp, "w", allowZip64=True) as archive:
             for file, arcname in files:
@@ -255,8 +294,13 @@ def write_dlpk(folder: Path, out_path: Path) -> Path:
     return out_path
 
 
+def _nested_package(name: str) -> bool:
+    return name.lower().endswith(".dlpk")
+
+
 def rewrite_emd(package_path: Path, emd: Emd, out_path: Path | None = None) -> Path:
-    """Copy a package with its .emd replaced by `emd` (every other member as-is, in order).
+    """Copy a package with its .emd replaced by `emd` (every other member as-is, in order,
+    except nested .dlpk copies of a package, which older Rasterlab versions left inside).
 
     Writes to `out_path` (default: over `package_path`) atomically: if anything fails the old
     file is left intact. Raises PackageError if the new emd would make the package invalid
@@ -270,6 +314,8 @@ def rewrite_emd(package_path: Path, emd: Emd, out_path: Path | None = None) -> P
         with _atomic_target(target) as tmp:
             with zipfile.ZipFile(tmp, "w", allowZip64=True) as out:
                 for item in source.infolist():
+                    if _nested_package(item.filename):
+                        continue  # a stale copy of an older package: never what the emd says
                     copy = zipfile.ZipInfo(item.filename, item.date_time)
                     copy.compress_type = item.compress_type
                     copy.external_attr = item.external_attr

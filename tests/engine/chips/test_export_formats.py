@@ -119,8 +119,8 @@ def test_rcnn_masks_one_id_per_object_per_class_folder(tmp_path: Path) -> None:
     export(tmp_path / "rcnn", "RCNN_Masks", **common)  # type: ignore[arg-type]
     export(tmp_path / "voc", "PASCAL_VOC_rectangles", **common)  # type: ignore[arg-type]
     objects = voc_objects(tmp_path / "voc" / "labels" / "000000000.xml")
-    for value in (1, 2):
-        mask, _, _, _ = read_tif(tmp_path / "rcnn" / "labels" / str(value) / "000000000.tif")
+    for value, name in ((1, "Dead"), (2, "Alive")):  # labels/<Name>/, where arcgis.learn looks
+        mask, _, _, _ = read_tif(tmp_path / "rcnn" / "labels" / name / "000000000.tif")
         ids = set(np.unique(mask)) - {0}
         expected = sum(1 for name, _ in objects if name == str(value))
         assert ids == set(range(1, expected + 1))
@@ -164,14 +164,15 @@ def test_coco_loads_in_pycocotools(tmp_path: Path) -> None:
     out = tmp_path / "out"
     summary = export(out, "COCO", rasters=[SOAP], labels=soap_features(),
                      classes=SOAP_CLASSES, **TILE)
-    coco = COCO(str(out / "annotations.json"))
+    coco = COCO(str(out / "labels.json"))  # name and bare file names as arcgis.learn reads them
+    assert not (out / "map.txt").exists()  # else arcgis.learn takes it for a Pro export
     assert len(coco.getImgIds()) == summary.chip_count
     assert len(coco.getAnnIds()) == summary.feature_count
     assert {c["id"]: c["name"] for c in coco.loadCats(coco.getCatIds())} == {1: "Dead",
                                                                             2: "Alive"}
     image = coco.loadImgs([0])[0]
-    assert image["file_name"] == "images/000000000.tif"
-    assert (out / image["file_name"]).is_file()
+    assert image["file_name"] == "000000000.tif"
+    assert (out / "images" / image["file_name"]).is_file()
     annotations = coco.loadAnns(coco.getAnnIds(imgIds=[0]))
     boxes = pixel_boxes("SOAP_061")
     xmin, ymin, xmax, ymax = boxes[0]
@@ -189,5 +190,5 @@ def test_rcnn_masks_keep_objects_smaller_than_a_pixel(tmp_path: Path) -> None:
     tiny = box_feature(OSBS, (10.2, 10.2, 10.8, 10.8))  # covers no pixel centre
     export(tmp_path / "out", "RCNN_Masks", labels=[tiny], tile_size_x=64, tile_size_y=64,
            stride_x=64, stride_y=64)
-    mask, _, _, _ = read_tif(tmp_path / "out" / "labels" / "1" / "000000000.tif")
+    mask, _, _, _ = read_tif(tmp_path / "out" / "labels" / "Tree" / "000000000.tif")
     assert mask[0, 10, 10] == 1 and (mask > 0).sum() == 1
