@@ -1,13 +1,18 @@
 /**
- * Drawing and editing labels: draw rectangle / polygon / point, select, modify (vertices), move,
- * snap, delete, reclassify and undo of your own edits. Every change goes to the API with the
+ * Drawing and editing labels: draw rectangle / circle (drag or two clicks), polygon, freehand
+ * polygon, point and buffered point; select, reshape (drag a vertex or an edge), move (drag inside),
+ * snap to other labels and optionally to the raster's pixel grid, delete, reclassify and undo of
+ * your own edits. Every change goes to the API with the
  * version the map holds; a 409 is handed to `onConflict` (the panel shows the banner).
  * Writes to one feature run one after the other, so quick edits never race each other.
  */
-import type Feature from "ol/Feature";
+import Feature from "ol/Feature";
 import type OlMap from "ol/Map";
+import type { Coordinate } from "ol/coordinate";
+import { getCenter } from "ol/extent";
 import type Geometry from "ol/geom/Geometry";
-import Draw, { createBox } from "ol/interaction/Draw";
+import type Point from "ol/geom/Point";
+import Draw from "ol/interaction/Draw";
 import Modify from "ol/interaction/Modify";
 import Select from "ol/interaction/Select";
 import Snap from "ol/interaction/Snap";
@@ -16,10 +21,12 @@ import type { ProjectClass } from "../api/types";
 import { ApiError } from "../api/http";
 import { ConflictError, type LabelsApi } from "./api";
 import { propsOf, toApiGeometry, versionOf, type LabelMap } from "./mapLayers";
+import { ShapeDraw } from "./shapeDraw";
+import { boxFrom, bufferPoint, circleFrom, snapGeometry, type PixelGrid } from "./shapes";
 import { selectedStyle } from "./style";
 import type { ApiFeature, GeoJsonGeometry } from "./types";
 
-export type Tool = "select" | "rectangle" | "polygon" | "point";
+export type Tool = "select" | "rectangle" | "circle" | "polygon" | "freehand" | "point" | "buffer";
 
 type UndoEntry =
   | { kind: "create"; id: number }
@@ -38,6 +45,10 @@ export interface EditorOptions {
   onError: (message: string) => void;
   /** Selection or undo stack changed. */
   onState: () => void;
+  /** Radius of the "buffer" tool's circles, in metres on the ground. */
+  bufferMeters?: () => number;
+  /** The pixel grid to snap to at a map coordinate, or null (snapping off / no raster there). */
+  snapGrid?: (at: Coordinate) => PixelGrid | null;
 }
 
 export class Editor {
@@ -45,7 +56,7 @@ export class Editor {
   private readonly modify: Modify;
   private readonly translate: Translate;
   private readonly snap: Snap;
-  private draw: Draw | null = null;
+  private draw: Draw | ShapeDraw | null = null;
   private toolValue: Tool = "select";
   private readonly undoStack: UndoEntry[] = [];
   private readonly queues = new Map<number | string, Promise<unknown>>();
@@ -73,7 +84,9 @@ export class Editor {
     this.modify.on("modifyend", (e) => end(e.features.getArray() as Feature<Geometry>[]));
     this.translate.on("translatestart", (e) => start(e.features.getArray() as Feature<Geometry>[]));
     this.translate.on("translateend", (e) => end(e.features.getArray() as Feature<Geometry>[]));
-    for (const interaction of [this.select, this.modify, this.translate]) o.map.addInteraction(interaction);
+    // The last added sees events first: Modify takes a press on a vertex or an edge (reshape),
+    // Translate a press inside a selected feature (move), Select the clicks.
+    for (const interaction of [this.select, this.translate, this.modify]) o.map.addInteraction(interaction);
     o.map.addInteraction(this.snap);
   }
 
@@ -111,17 +124,7 @@ export class Editor {
     this.translate.setActive(!drawing && this.enabled);
     if (drawing) {
       this.select.getFeatures().clear();
-      this.draw =
-        tool === "rectangle"
-          ? new Draw({ source: this.o.labels.source, type: "Circle", geometryFunction: createBox() })
-          : new Draw({ source: this.o.labels.source, type: tool === "polygon" ? "Polygon" : "Point" });
-      this.draw.on("drawstart", () => {
-        this.drawing = true;
-      });
-      this.draw.on("drawabort", () => {
-        this.drawing = false;
-      });
-      this.draw.on("drawend", (e) => this.created(e.feature as Feature<Geometry>));
+      this.draw = this.makeDraw(tool);
       this.o.map.addInteraction(this.draw);
       // Snap must come after the interactions it serves.
       this.o.map.removeInteraction(this.snap);
@@ -132,7 +135,11 @@ export class Editor {
 
   /** Esc: drop the shape being drawn, else the selection. */
   cancel(): void {
-    if (this.draw && this.drawing) {
+    if (this.draw instanceof ShapeDraw && this.draw.drawing) {
+      this.draw.abort();
+      return;
+    }
+    if (this.draw instanceof Draw && this.drawing) {
       this.draw.abortDrawing();
       this.drawing = false;
       return;
@@ -213,6 +220,39 @@ export class Editor {
   }
 
   // ------------------------------------------------------------------------------------------
+  private makeDraw(tool: Tool): Draw | ShapeDraw {
+    const source = this.o.labels.source;
+    if (tool === "rectangle" || tool === "circle") {
+      return new ShapeDraw(tool === "rectangle" ? boxFrom : circleFrom, (geometry) => {
+        const feature = new Feature<Geometry>({ geometry });
+        source.addFeature(feature);
+        this.created(feature);
+      });
+    }
+    const draw = new Draw({ source, type: tool === "polygon" || tool === "freehand" ? "Polygon" : "Point", freehand: tool === "freehand" });
+    draw.on("drawstart", () => {
+      this.drawing = true;
+    });
+    draw.on("drawabort", () => {
+      this.drawing = false;
+    });
+    draw.on("drawend", (e) => this.created(e.feature as Feature<Geometry>));
+    return draw;
+  }
+
+  /** The drawn geometry as saved: buffered (buffer tool), thinned (freehand), on the pixel grid. */
+  private finish(geometry: Geometry): Geometry {
+    let out = geometry;
+    if (this.toolValue === "buffer" && out.getType() === "Point") {
+      out = bufferPoint((out as Point).getCoordinates(), Math.max(0.01, this.o.bufferMeters?.() ?? 1));
+    } else if (this.toolValue === "freehand") {
+      // A freehand trace has a vertex per mouse event: keep those that shape it at this zoom.
+      out = out.simplify(this.o.map.getView().getResolution() ?? 0);
+    }
+    const grid = this.o.snapGrid?.(getCenter(out.getExtent()));
+    return grid ? snapGeometry(out, grid) : out;
+  }
+
   private created(feature: Feature<Geometry>): void {
     this.drawing = false;
     const classValue = this.o.currentClass();
@@ -225,6 +265,7 @@ export class Editor {
     }
     feature.set("pending", true);
     feature.set("props", { class_value: classValue, version: 0 });
+    feature.setGeometry(this.finish(feature.getGeometry()!));
     const geometry = toApiGeometry(feature.getGeometry()!);
     const key = `draft-${Math.random()}`;
     this.enqueue(key, async () => {
@@ -254,7 +295,9 @@ export class Editor {
     const id = f.getId() as number | undefined;
     const geometry = f.getGeometry();
     if (id === undefined || !geometry || !before) return;
-    const after = toApiGeometry(geometry);
+    const grid = this.o.snapGrid?.(getCenter(geometry.getExtent()));
+    if (grid) f.setGeometry(snapGeometry(geometry, grid));
+    const after = toApiGeometry(f.getGeometry()!);
     if (JSON.stringify(after) === JSON.stringify(before.geometry)) return;
     this.enqueue(id, async () => {
       // The version read when the edit started, so that a change by someone else meanwhile is a
