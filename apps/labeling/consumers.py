@@ -2,7 +2,8 @@
 
 Authentication: the session cookie or ``?token=<key>``; close code 4401 without a user, 4404 when
 the layer does not exist or the user is not a member of its project (as the REST API's 404), 4403
-when membership is lost while connected (checked at every heartbeat).
+when membership is lost while connected: at once when it is removed (backend.ws_access), and the
+heartbeat re-checks too.
 
 Server -> client messages (JSON objects with ``type``):
 
@@ -39,6 +40,8 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from backend.ws_access import CLOSE_ACCESS_LOST, AccessWatchMixin
+
 from .layers import presence
 from .layers.events import layer_group, user_ref
 from .models import Layer
@@ -47,7 +50,7 @@ from .permissions import project_role
 logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
-CLOSE_FORBIDDEN = 4403
+CLOSE_FORBIDDEN = CLOSE_ACCESS_LOST
 CLOSE_NOT_FOUND = 4404
 
 
@@ -59,7 +62,7 @@ def _layer_state(user: Any, layer_id: int) -> dict[str, Any] | None:
     return row
 
 
-class LayerConsumer(AsyncJsonWebsocketConsumer):
+class LayerConsumer(AccessWatchMixin, AsyncJsonWebsocketConsumer):
     layer_id: int
     group: str | None = None
     heartbeat: asyncio.Task[None] | None = None
@@ -71,16 +74,19 @@ class LayerConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         self.layer_id = int(self.scope["url_route"]["kwargs"]["layer_id"])
-        # Join first, then read seq: an event committed in between is received, not lost.
+        # Join first, then read seq: an event committed in between (or a lost membership) is
+        # received, not missed.
+        await self.watch_access(user)
         self.group = layer_group(self.layer_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
         state = await _layer_state(user, self.layer_id)
         if state is None:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
-            self.group = None
+            await self.on_access_lost()
+            await self.unwatch_access()
             await self.close(code=CLOSE_NOT_FOUND)
             return
         self.project_id = state["project_id"]
+        self.watched_project = self.project_id
         await self.accept()
         await self.send_json({"type": "hello", "layer": self.layer_id, "seq": state["seq"], "user": user_ref(user)})
         await self._presence_changed(join=True)
@@ -91,12 +97,19 @@ class LayerConsumer(AsyncJsonWebsocketConsumer):
             self.heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self.heartbeat
-        if self.group is not None:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+        await self.on_access_lost()
+        await self.unwatch_access()
         if self.joined:
             await self._presence_changed(join=False)
 
+    async def on_access_lost(self) -> None:
+        if self.group is not None:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+            self.group = None
+
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        if self.access_revoked:
+            return
         if isinstance(content, dict) and content.get("type") == "ping":
             state = await _layer_state(self.scope["user"], self.layer_id)
             await self.send_json({"type": "pong", "seq": state["seq"] if state else None})
@@ -114,10 +127,12 @@ class LayerConsumer(AsyncJsonWebsocketConsumer):
         await super().dispatch(message)
 
     async def layer_event(self, message: dict[str, Any]) -> None:
-        await self.send(text_data=message["text"])
+        if not self.access_revoked:
+            await self.send(text_data=message["text"])
 
     async def presence_event(self, message: dict[str, Any]) -> None:
-        await self.send_json({"type": "presence", "layer": self.layer_id, "users": message["users"]})
+        if not self.access_revoked:
+            await self.send_json({"type": "presence", "layer": self.layer_id, "users": message["users"]})
 
     # presence ----------------------------------------------------------------------------------
     async def _presence_changed(self, *, join: bool) -> None:

@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
 from rest_framework.authentication import TokenAuthentication
@@ -32,8 +33,13 @@ from ..storage import raster_cog_path
 # Tiles come in bursts of dozens per map move: who may read which raster is remembered for a few
 # seconds per process instead of costing two DB queries per tile. A revoked membership or a
 # deleted raster stops being served after at most ACCESS_TTL seconds.
+#
+# The cache is keyed on the credential that authenticates the request, in the order Django and
+# DRF use them: the session cookie when there is one (AuthenticationMiddleware takes the user from
+# it), else the token. An entry is only written for the credential that actually authenticated,
+# and remembers that user: a bogus token next to a valid session, or alone, never hits an entry.
 ACCESS_TTL = 5.0
-_access_cache: dict[tuple[str, int], tuple[float, Any]] = {}
+_access_cache: dict[tuple[str, int], tuple[float, int, Any]] = {}
 
 
 def _authenticated_user(request: HttpRequest) -> Any:
@@ -47,11 +53,20 @@ def _authenticated_user(request: HttpRequest) -> Any:
 
 
 def _credential_key(request: HttpRequest) -> str | None:
-    token = request.headers.get("Authorization", "")
-    if token.startswith("Token "):
-        return token
-    session_key = request.COOKIES.get("sessionid")
-    return f"session:{session_key}" if session_key else None
+    """The cache key of the credential this request authenticates with (hashed: no secret is kept)."""
+    session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+    if session_key:
+        return "session:" + hashlib.sha256(session_key.encode()).hexdigest()
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Token "):
+        return "token:" + hashlib.sha256(header.encode()).hexdigest()
+    return None
+
+
+def _authenticated_by(request: HttpRequest, user: Any, key: str) -> bool:
+    """Whether ``user`` came from the credential ``key`` names (not from the other one)."""
+    from_session = request.user.is_authenticated and request.user.pk == user.pk
+    return from_session if key.startswith("session:") else not request.user.is_authenticated
 
 
 def _raster_for_request(request: HttpRequest, raster_id: int) -> Raster | JsonResponse:
@@ -60,7 +75,7 @@ def _raster_for_request(request: HttpRequest, raster_id: int) -> Raster | JsonRe
     if key is not None:
         hit = _access_cache.get((key, raster_id))
         if hit and now - hit[0] < ACCESS_TTL:
-            return hit[1]
+            return hit[2]
     user = _authenticated_user(request)
     if user is None:
         return JsonResponse({"detail": "Authentication credentials were not provided."}, status=401)
@@ -68,10 +83,10 @@ def _raster_for_request(request: HttpRequest, raster_id: int) -> Raster | JsonRe
         raster = raster_get(user, raster_id)
     except DomainError as exc:
         return JsonResponse({"detail": exc.detail}, status=exc.status_code)
-    if key is not None and raster.status == Raster.Status.READY:
+    if key is not None and raster.status == Raster.Status.READY and _authenticated_by(request, user, key):
         if len(_access_cache) > 10_000:
             _access_cache.clear()
-        _access_cache[(key, raster_id)] = (now, raster)
+        _access_cache[(key, raster_id)] = (now, user.pk, raster)
     return raster
 
 
