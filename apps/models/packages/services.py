@@ -18,6 +18,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from apps.labeling.models import Project
@@ -50,7 +51,7 @@ MAX_TITLE = 200
 MAX_TAGS = 30
 MAX_TAG_LENGTH = 60
 # Limits on untrusted archives (members, expanded size, compression ratio); tests lower them.
-PACKAGE_LIMITS = PackageLimits()
+PACKAGE_LIMITS = PackageLimits.for_upload_limit(settings.MAX_MODEL_UPLOAD_MB * 1024 * 1024)
 
 
 # --- create -------------------------------------------------------------------------------------

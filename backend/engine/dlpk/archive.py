@@ -3,7 +3,8 @@
 A member is refused when its name could escape the destination folder (absolute path, drive
 letter, `..`), when it is not a regular file or folder (symlink, device), when it is encrypted
 or uses an unsupported compression method, or when sizes exceed `PackageLimits` (zip bombs:
-total uncompressed size, per-member compression ratio, member count).
+total uncompressed size, compression ratio of each member and of the whole archive, member count).
+All of it is read from the central directory, before any member is decompressed.
 """
 from __future__ import annotations
 
@@ -29,15 +30,26 @@ _SUPPORTED_METHODS = {
 class PackageLimits:
     """Limits that protect the server from hostile or broken archives.
 
-    The compression ratio is only checked for members larger than `ratio_min_size`: small text
-    files (the .emd, scripts, HTML) legitimately compress very well, weights and images do not.
+    A member's compression ratio is only checked above `ratio_min_size`: small text files (the
+    .emd, scripts, HTML) legitimately compress very well, weights and images do not. Many small
+    members cannot dodge the limits: the whole archive's ratio (expanded / compressed bytes) is
+    checked too once it expands past `total_ratio_min_size`, and the expanded total is capped.
+    Callers size `max_total_size` from their upload limit (`for_upload_limit`).
     """
 
     max_members: int = 10_000
-    max_total_size: int = 16 * _GiB
+    max_total_size: int = 4 * _GiB
     max_compression_ratio: float = 200.0
     ratio_min_size: int = 1 * _MiB
+    max_total_ratio: float = 20.0
+    total_ratio_min_size: int = 64 * _MiB
     max_emd_size: int = 4 * _MiB
+
+    @classmethod
+    def for_upload_limit(cls, upload_bytes: int) -> "PackageLimits":
+        """Limits for packages of at most ``upload_bytes``: weights barely compress, so a real
+        package expands little; four times the upload limit (at least 256 MiB) is ample."""
+        return cls(max_total_size=max(4 * upload_bytes, 256 * _MiB))
 
 
 DEFAULT_LIMITS = PackageLimits()
@@ -108,6 +120,22 @@ def _check_size(info: zipfile.ZipInfo, limits: PackageLimits) -> None:
         )
 
 
+def _check_totals(infos: list[zipfile.ZipInfo], limits: PackageLimits) -> None:
+    total = sum(info.file_size for info in infos)
+    packed = sum(info.compress_size for info in infos)
+    if total > limits.max_total_size:
+        raise PackageError(
+            f"package expands to more than {limits.max_total_size / _GiB:g} GiB ({total / _GiB:.2f} GiB); "
+            "refusing it (possible zip bomb)"
+        )
+    ratio = total / max(packed, 1)
+    if total > limits.total_ratio_min_size and ratio > limits.max_total_ratio:
+        raise PackageError(
+            f"package expands {ratio:.0f} times ({packed / _MiB:.1f} MiB to {total / _MiB:.0f} MiB; "
+            f"limit {limits.max_total_ratio:g} times); refusing a possible zip bomb"
+        )
+
+
 def check_members(archive: zipfile.ZipFile, limits: PackageLimits) -> list[CheckedMember]:
     """All file members (folders left out), checked; raises PackageError on the first problem."""
     infos = archive.infolist()
@@ -115,10 +143,10 @@ def check_members(archive: zipfile.ZipFile, limits: PackageLimits) -> list[Check
         raise PackageError(
             f"package has {len(infos)} members, more than the limit of {limits.max_members}"
         )
+    _check_totals(infos, limits)
     files: list[CheckedMember] = []
     seen: dict[str, str] = {}
     folders: set[str] = set()
-    total = 0
     for info in infos:
         path = member_path(info.filename)
         _check_kind(info)
@@ -135,12 +163,6 @@ def check_members(archive: zipfile.ZipFile, limits: PackageLimits) -> list[Check
                 f"package members {seen[key]!r} and {info.filename!r} have the same path"
             )
         seen[key] = info.filename
-        total += info.file_size
-        if total > limits.max_total_size:
-            raise PackageError(
-                f"package expands to more than {limits.max_total_size / _GiB:g} GiB; "
-                "refusing it (possible zip bomb)"
-            )
         files.append(CheckedMember(info, path))
     file_paths = {member.path for member in files}
     for member in files:
