@@ -22,6 +22,7 @@ import { mountProjectsPage } from "./projects/listPage";
 import { matchRoute, onNavigate, startRouter } from "./router";
 import { renderShell, type Page } from "./shell";
 import { h, replace } from "./ui/dom";
+import { installFieldErrors } from "./ui/fieldErrors";
 
 function start(): void {
   const root = document.getElementById("app");
@@ -29,6 +30,7 @@ function start(): void {
   const config = readConfig();
   const api = new ApiClient(() => csrfToken(config));
   const { outlet, ctx } = renderShell(root, config, api);
+  installFieldErrors();
 
   let page: Page | null = null;
   const render = (): void => {

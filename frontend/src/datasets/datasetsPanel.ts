@@ -130,6 +130,9 @@ function mountDatasetsPanel(container: HTMLElement, ctx: ProjectContext): () => 
     ctx.events.on("job", (job) => track(job)),
     ctx.events.on("jobs", (all) => all.forEach((job) => track(job))),
     ctx.events.on("rasters", (rasters) => form?.setRasters(rasters)),
+    // Feature counts and layers change in other tabs and by other people: fresh when shown.
+    ctx.events.on("panel", (id) => id === "datasets" && void loadLayers()),
+    ctx.events.on("job", (job) => job.status === "succeeded" && typeof job.result?.layer === "number" && void loadLayers()),
   ];
   form?.setRasters(ctx.rasters());
   ctx.jobs().forEach((job) => (job.status === "queued" || job.status === "running") && track(job));

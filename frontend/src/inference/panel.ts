@@ -2,7 +2,7 @@
  * (model picker, arguments pre-filled from the package, extent drawn on the map or the whole
  * raster, CPU/GPU), live progress of the job, and its result on the map. */
 import "./inference.css";
-import Draw, { createBox } from "ol/interaction/Draw";
+import Feature from "ol/Feature";
 import VectorLayer from "ol/layer/Vector";
 import VectorSource from "ol/source/Vector";
 import type { Polygon } from "ol/geom";
@@ -10,6 +10,8 @@ import { ApiError } from "../api/http";
 import type { Job, Raster } from "../api/types";
 import { LabelsApi } from "../labeling/api";
 import { geojson } from "../labeling/mapLayers";
+import { ShapeDraw } from "../labeling/shapeDraw";
+import { boxFrom } from "../labeling/shapes";
 import type { Layer } from "../labeling/types";
 import { ModelsApi, type ModelArgument, type ModelPackage } from "../models/api";
 import { registerProjectPanel, type ProjectContext } from "../panels/registry";
@@ -56,7 +58,7 @@ function mountInferencePanel(container: HTMLElement, ctx: ProjectContext): () =>
   const extentSource = new VectorSource();
   const extentLayer = new VectorLayer({ source: extentSource, zIndex: 60 });
   ctx.map.addLayer(extentLayer);
-  let draw: Draw | null = null;
+  let draw: ShapeDraw | null = null;
   const extentText = h("span", { class: "small muted", testid: "extent-text" }, "Whole raster");
   const stopDrawing = (): void => {
     if (draw) ctx.map.removeInteraction(draw);
@@ -64,11 +66,14 @@ function mountInferencePanel(container: HTMLElement, ctx: ProjectContext): () =>
   };
   const drawButton = h("button", { type: "button", class: "btn btn-small", testid: "draw-extent", onclick: () => {
     stopDrawing();
-    draw = new Draw({ source: extentSource, type: "Circle", geometryFunction: createBox() });
-    draw.on("drawstart", () => extentSource.clear());
-    draw.on("drawend", () => { extentText.textContent = "Drawn extent"; setTimeout(stopDrawing); });
+    draw = new ShapeDraw(boxFrom, (geometry) => {
+      extentSource.clear();
+      extentSource.addFeature(new Feature(geometry));
+      extentText.textContent = "Drawn extent";
+      setTimeout(stopDrawing);
+    });
     ctx.map.addInteraction(draw);
-    extentText.textContent = "Drag a box on the map…";
+    extentText.textContent = "Drag a box on the map (or click two corners)…";
   } }, "Draw extent");
   const clearButton = h("button", { type: "button", class: "btn btn-small btn-quiet", testid: "clear-extent", onclick: () => {
     stopDrawing();
@@ -82,9 +87,9 @@ function mountInferencePanel(container: HTMLElement, ctx: ProjectContext): () =>
 
   // form ---------------------------------------------------------------------------------------
   const toolSelect = h("select", { testid: "inference-tool" }, TOOLS.map((t) => h("option", { value: t.kind }, t.title)));
-  const modelSelect = h("select", { testid: "inference-model" });
-  const rasterSelect = h("select", { testid: "inference-raster" });
-  const layerSelect = h("select", { testid: "inference-layer" });
+  const modelSelect = h("select", { testid: "inference-model", required: true });
+  const rasterSelect = h("select", { testid: "inference-raster", required: true });
+  const layerSelect = h("select", { testid: "inference-layer", required: true });
   const processor = h("select", { testid: "inference-processor" }, h("option", { value: "CPU" }, "CPU"), h("option", { value: "GPU" }, "GPU"));
   const outName = h("input", { type: "text", placeholder: "Output name (optional)", testid: "inference-out-name" });
   const nmsRun = h("input", { type: "checkbox", testid: "inference-run-nms" });
@@ -117,6 +122,10 @@ function mountInferencePanel(container: HTMLElement, ctx: ProjectContext): () =>
     rasterField.hidden = !tool.needsRaster;
     layerField.hidden = !tool.needsLayer;
     modelField.hidden = tool.families.length === 0;
+    // A hidden field must not block the form.
+    rasterSelect.required = !rasterField.hidden;
+    layerSelect.required = !layerField.hidden;
+    modelSelect.required = !modelField.hidden;
     extentField.hidden = !tool.tiled;
     nmsField.hidden = tool.kind !== "detect_objects";
     overlapField.hidden = tool.kind !== "detect_objects" && tool.kind !== "non_max_suppression";
@@ -233,7 +242,12 @@ function mountInferencePanel(container: HTMLElement, ctx: ProjectContext): () =>
     ctx.events.on("job", (job) => track(job)),
     ctx.events.on("rasters", (rasters) => setRasters(rasters)),
     // Models and layers made in other panels meanwhile: refresh the lists whenever the tab is shown.
-    ctx.events.on("panel", (id) => id === "inference" && void loadLists()),
+    ctx.events.on("panel", (id) => {
+      // The drawn extent belongs to this tab: off the map while another one is shown.
+      extentLayer.setVisible(id === "inference");
+      if (id === "inference") void loadLists();
+      else stopDrawing();
+    }),
   ];
   setRasters(ctx.rasters());
   container.append(form, progressRow, h("h3", {}, "Results"), results);

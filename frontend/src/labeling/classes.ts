@@ -63,6 +63,11 @@ export function classPicker(onPick: (value: number) => void): ClassPicker {
   };
 }
 
+/** New classes' colours: saturated, and none close to vegetation, soil or water. */
+export const PALETTE: [number, number, number][] = [
+  [255, 221, 0], [255, 0, 170], [0, 229, 255], [255, 106, 0], [170, 0, 255], [255, 40, 40], [0, 90, 255], [255, 255, 255],
+];
+
 function hex(color: [number, number, number]): string {
   return "#" + color.map((c) => c.toString(16).padStart(2, "0")).join("");
 }
@@ -107,7 +112,7 @@ export function classEditor(api: LabelsApi, projectId: number, initial: () => Pr
   const add = h("button", { type: "button", class: "btn btn-small", testid: "class-add" }, "Add class");
   add.addEventListener("click", () => {
     const used = read().map((c) => c.value);
-    rows.append(row({ value: (used.length ? Math.max(...used) : 0) + 1, name: "", color: [Math.floor(Math.random() * 200), 120 + Math.floor(Math.random() * 120), Math.floor(Math.random() * 200)] }));
+    rows.append(row({ value: (used.length ? Math.max(...used) : 0) + 1, name: "", color: PALETTE[rows.children.length % PALETTE.length]! }));
   });
   const save = h("button", { type: "button", class: "btn btn-small btn-primary", testid: "class-save" }, "Save classes");
   save.addEventListener("click", () => {

@@ -62,6 +62,7 @@ export class Editor {
   private readonly queues = new Map<number | string, Promise<unknown>>();
   private readonly before = new Map<Feature<Geometry>, { geometry: GeoJsonGeometry; version: number | undefined }>();
   private enabled = true;
+  private shown = true;
   private drawing = false;
   /** The version each of our own writes produced, per feature. */
   private readonly ownVersions = new Map<number, number>();
@@ -111,8 +112,20 @@ export class Editor {
     if (!enabled) this.setTool("select");
   }
 
+  /** Another tab is shown: no tool of ours may take the map's clicks (e.g. an extent drawing). */
+  setShown(shown: boolean): void {
+    if (shown === this.shown) return;
+    this.shown = shown;
+    if (!shown) this.select.getFeatures().clear();
+    this.setTool(shown ? this.toolValue : "select");
+    if (!shown) this.select.setActive(false);
+    this.modify.setActive(shown && this.enabled && this.toolValue === "select");
+    this.translate.setActive(shown && this.enabled && this.toolValue === "select");
+    this.snap.setActive(shown && this.enabled);
+  }
+
   setTool(tool: Tool): void {
-    if (tool !== "select" && !this.enabled) return;
+    if (tool !== "select" && (!this.enabled || !this.shown)) return;
     if (this.draw) {
       this.o.map.removeInteraction(this.draw);
       this.draw = null;

@@ -216,6 +216,8 @@ function mountLabelingPanel(container: HTMLElement, ctx: ProjectContext): () => 
   function applyClasses(next: ProjectClass[]): void {
     classes = next;
     ctx.project.classes = next;
+    // The Project tab and others show the schema too.
+    ctx.events.emit("project", ctx.project);
     editor?.reset();
     renderCounts();
     session?.labels.redraw();
@@ -282,6 +284,7 @@ function mountLabelingPanel(container: HTMLElement, ctx: ProjectContext): () => 
       snapGrid: (at) => (snapPixels.checked ? rasterGrid(ctx.rasters(), (id) => ctx.rasterLayers.layer(id)?.getVisible() ?? false, at) : null),
     });
     s.editor.setEnabled(ctx.canEdit);
+    s.editor.setShown(!container.hidden);
     live = new LayerLive(layer.id, api, {
       upsert: (f) => labels.upsert(f),
       remove: (id) => {
@@ -376,20 +379,40 @@ function mountLabelingPanel(container: HTMLElement, ctx: ProjectContext): () => 
   };
   document.addEventListener("keydown", onKey);
 
-  api
-    .listLayers(ctx.project.id)
-    .then((layers) => {
-      if (disposed) return;
-      replace(layerSelect, layers.map((l) => h("option", { value: String(l.id) }, `${l.name}${l.kind === "labels" ? "" : ` (${l.kind})`}`)));
-      const first = layers.find((l) => l.kind === "labels") ?? layers[0];
-      if (!first) return error("This project has no layers.");
-      layerSelect.value = String(first.id);
-      return api.getLayer(first.id).then((layer) => !disposed && open(layer));
-    })
-    .catch((err: unknown) => error(message(err)));
+  /** The layer choice; opens the first labels layer unless one is open (still there). */
+  function loadLayers(): Promise<void> {
+    return api
+      .listLayers(ctx.project.id)
+      .then((layers) => {
+        if (disposed) return;
+        const openId = session?.layer.id;
+        replace(layerSelect, layers.map((l) => h("option", { value: String(l.id) }, `${l.name}${l.kind === "labels" ? "" : ` (${l.kind})`}`)));
+        if (openId !== undefined && layers.some((l) => l.id === openId)) {
+          layerSelect.value = String(openId);
+          return;
+        }
+        const first = layers.find((l) => l.kind === "labels") ?? layers[0];
+        if (!first) return error("This project has no layers.");
+        layerSelect.value = String(first.id);
+        return api.getLayer(first.id).then((layer) => {
+          if (!disposed) open(layer);
+        });
+      })
+      .catch((err: unknown) => error(message(err)));
+  }
+  void loadLayers();
+  const offs = [
+    // Layers made elsewhere (a detection run, another user): refresh the choice.
+    ctx.events.on("panel", (id) => {
+      session?.editor.setShown(id === "labels");
+      if (id === "labels") void loadLayers();
+    }),
+    ctx.events.on("job", (job) => job.status === "succeeded" && typeof job.result?.layer === "number" && void loadLayers()),
+  ];
 
   return () => {
     disposed = true;
+    offs.forEach((off) => off());
     document.removeEventListener("keydown", onKey);
     for (const t of [tableTimer, countsTimer, confidenceTimer]) if (t) clearTimeout(t);
     close();

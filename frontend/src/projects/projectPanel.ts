@@ -54,7 +54,7 @@ function classTable(project: Project): HTMLElement {
   );
 }
 
-function membersSection(ctx: ProjectContext): HTMLElement {
+function membersSection(ctx: ProjectContext): { el: HTMLElement; load(): void } {
   const isOwner = ctx.project.role === "owner";
   const tbody = h("tbody", {});
   const notice = h("p", { class: "notice", hidden: true, testid: "member-error" });
@@ -92,7 +92,7 @@ function membersSection(ctx: ProjectContext): HTMLElement {
     section.append(form);
   }
   load();
-  return section;
+  return { el: section, load };
 }
 
 function deleteButton(ctx: ProjectContext): HTMLElement | null {
@@ -106,15 +106,30 @@ function deleteButton(ctx: ProjectContext): HTMLElement | null {
   return h("div", {}, btn, notice);
 }
 
-function mountProjectPanel(container: HTMLElement, ctx: ProjectContext): void {
+function mountProjectPanel(container: HTMLElement, ctx: ProjectContext): () => void {
   const del = deleteButton(ctx);
+  const classes = h("div", { testid: "project-classes" }, classTable(ctx.project));
+  const members = membersSection(ctx);
   append(
     container,
     h("div", { class: "panel-section" }, h("h3", {}, "Project"), detailsForm(ctx)),
-    h("div", { class: "panel-section" }, h("h3", {}, "Classes"), classTable(ctx.project)),
-    h("div", { class: "panel-section" }, h("h3", {}, "Members"), membersSection(ctx)),
+    h("div", { class: "panel-section" }, h("h3", {}, "Classes"), classes),
+    h("div", { class: "panel-section" }, h("h3", {}, "Members"), members.el),
     del && h("div", { class: "panel-section" }, del),
   );
+  const offs = [
+    // The schema edited in the Labels tab (or by a teammate there): show it at once.
+    ctx.events.on("project", (p) => replace(classes, classTable(p))),
+    ctx.events.on("panel", (id) => {
+      if (id !== "project") return;
+      members.load();
+      ctx.api.getProject(ctx.project.id).then((p) => {
+        Object.assign(ctx.project, p);
+        replace(classes, classTable(ctx.project));
+      }, () => undefined);
+    }),
+  ];
+  return () => offs.forEach((off) => off());
 }
 
 registerProjectPanel({ id: "project", title: "Project", order: 90, mount: mountProjectPanel });
