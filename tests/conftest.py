@@ -16,6 +16,7 @@ from typing import Iterator
 import pytest
 
 DATA = Path(__file__).parent / "data"
+QUEUES = ("default", "long", "gpu")
 ROOT = Path(__file__).parent.parent
 _embedded_redis: subprocess.Popen | None = None
 
@@ -34,6 +35,13 @@ def pytest_configure(config: pytest.Config) -> None:
         from backend.embedded_redis import start_embedded_redis
 
         _embedded_redis = start_embedded_redis(settings.EMBEDDED_REDIS_SOCKET, persist=False)
+    else:
+        from tests.redis_claim import RedisNotOurs, claim_redis_db
+
+        try:
+            claim_redis_db(settings.REDIS_URL)
+        except RedisNotOurs as exc:
+            pytest.exit(str(exc), returncode=2)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -47,7 +55,7 @@ def _empty_queues(request: pytest.FixtureRequest) -> None:
         return
     import django_rq
 
-    for name in ("default", "gpu"):
+    for name in QUEUES:
         django_rq.get_queue(name).empty()
 
 
@@ -104,8 +112,8 @@ def run_jobs():
     import django_rq
     from rq import SimpleWorker
 
-    def run(queue: str = "default") -> None:
-        worker = django_rq.get_worker(queue, worker_class=SimpleWorker)
+    def run(*queues: str) -> None:
+        worker = django_rq.get_worker(*(queues or ("long", "default")), worker_class=SimpleWorker)
         worker.work(burst=True)
 
     return run
@@ -157,7 +165,7 @@ def start_worker(worker_env: dict[str, str], tmp_path: Path, request: pytest.Fix
     The queues are emptied first: RQ jobs that earlier tests queued but never ran are not this test's."""
     import django_rq
 
-    for name in ("default", "gpu"):
+    for name in QUEUES:
         django_rq.get_queue(name).empty()
     started: list[subprocess.Popen] = []
     request.node.worker_logs = []

@@ -47,6 +47,9 @@ class JobKind:
     # Called when a job ends failed/cancelled, also after a worker died: removes partial outputs.
     on_abort: Callable[["Job"], None] | None = None
     retryable: bool = False
+    # "default" for work that takes seconds to minutes; "long" for training and inference, so that a
+    # long job never holds up short ones (each queue has its own worker; see README "Workers").
+    queue: str = "default"
     timeout_seconds: int = 24 * 3600
     description: str = ""
 

@@ -47,6 +47,7 @@ def execute_job(job_id: int) -> None:
     kind = get_kind(job.kind)
     reporter = JobReporter(job)
     work_dir = Path(settings.DATA_DIR) / "jobs" / str(job.pk)
+    shutil.rmtree(work_dir, ignore_errors=True)  # a retry starts clean, whatever an earlier attempt left
     work_dir.mkdir(parents=True, exist_ok=True)
     reporter.start_heartbeat()
     outcome: dict = {}

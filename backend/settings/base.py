@@ -65,6 +65,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "backend.api.params.IdMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -143,6 +144,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Imagery, labels, training data, model packages and jobs.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "PATH_CONVERTER_OVERRIDES": {"id": int},  # backend.api.params.IdConverter
 }
 
 
@@ -163,10 +165,11 @@ CACHES = {
     }
 }
 
-# Queues: "default" for CPU work, "gpu" for work that asks for processor_type GPU.
+# Queues: "default" for short work (ingest, export, import, NMS), "long" for training and inference
+# (CPU), "gpu" for work that asks for processor_type GPU. Each has its own worker in `make run`, so a
+# short job never waits behind an hour of training.
 RQ_QUEUES = {
-    "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 24 * 3600},
-    "gpu": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 24 * 3600},
+    name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": 24 * 3600} for name in ("default", "long", "gpu")
 }
 RQ = {"WORKER_CLASS": "apps.jobs.worker.RasterlabWorker"}
 

@@ -6,7 +6,8 @@ directory, migrates, creates two users, starts `daphne backend.asgi:application`
 
 - Database: a PostgreSQL DATABASE_URL in the environment -> a separate database `<name>_e2e`
   (dropped and created here); else an SQLite file in the temporary data directory.
-- Redis: REDIS_URL in the environment -> the same server with DB number 14 (flushed first);
+- Redis: REDIS_URL in the environment -> the same server with DB number 14, flushed first only when it
+  is empty or an earlier test run marked it as its own (tests/redis_claim.py);
   else the app's embedded default: a private redis-server on <data dir>/run/redis.sock.
 - Browser: /usr/bin/chromium only (never downloaded). Missing -> the tests are skipped, except
   with CI=true where that is a failure.
@@ -140,9 +141,9 @@ def _redis_e2e_url(url: str) -> str:
 
 
 def _flush_redis(url: str) -> None:
-    import redis
+    from tests.redis_claim import flush_claimed
 
-    redis.Redis.from_url(url).flushdb()
+    flush_claimed(url)  # refuses a database that is not the test suite's
 
 
 def _free_port() -> int:
@@ -246,7 +247,9 @@ def live_app() -> Iterator[LiveApp]:
 
         for name, args in [
             ("daphne", [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "backend.asgi:application"]),
+            # Two workers, as `make run` starts them (backend.launcher.worker_queue_sets).
             ("worker", [sys.executable, "manage.py", "rqworker", "default"]),
+            ("worker-long", [sys.executable, "manage.py", "rqworker", "long", "default"]),
         ]:
             log_path = logs_dir / f"{name}.log"
             app.logs[name] = log_path

@@ -93,8 +93,8 @@ def test_parts_on_two_real_workers_merge_to_the_one_worker_result(team, client_f
     one = start(api, team.project, "detect_objects", detect_params(setup)).json()
     run_jobs()
     many = start(api, team.project, "detect_objects", detect_params(setup, part_size=64)).json()
-    start_worker("default", name="w1")
-    start_worker("default", name="w2")
+    start_worker("long", name="w1")
+    start_worker("long", name="w2")
     wait_for(lambda: job_of(api, many)["status"] in ("succeeded", "failed", "cancelled"), timeout=120,
              message="the job on two workers")
     job = job_of(api, many)

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 from django.core.cache import cache
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
+
+from backend.api.params import query_id
 
 from ..selectors import job_get_visible, jobs_visible_to
 from ..services import job_cancel, job_start, jobs_reap_stale
@@ -25,8 +27,9 @@ class JobViewSet(viewsets.GenericViewSet):
     def get_queryset(self):  # type: ignore[override]
         qs = jobs_visible_to(self.request.user)
         params = self.request.query_params
-        if params.get("project"):
-            qs = qs.filter(project_id=int(params["project"]))
+        project = query_id(params, "project")
+        if project is not None:
+            qs = qs.filter(project_id=project)
         if params.get("status"):
             qs = qs.filter(status__in=params["status"].split(","))
         if params.get("kind"):
@@ -35,6 +38,11 @@ class JobViewSet(viewsets.GenericViewSet):
             qs = qs.filter(parent__isnull=True)
         return qs
 
+    @extend_schema(parameters=[
+        OpenApiParameter("project", int), OpenApiParameter("status", str, description="comma separated"),
+        OpenApiParameter("kind", str, description="comma separated"),
+        OpenApiParameter("parent", str, description="present: list parts of jobs too (default: top-level jobs)"),
+    ])
     def list(self, request: Request) -> Response:
         _reap_now_and_then()
         page = self.paginate_queryset(self.get_queryset())

@@ -44,6 +44,8 @@ def _run(ctx: JobContext) -> dict[str, Any]:
 
 
 def _abort(job: Any) -> None:
+    if job.status == "queued":  # queued again (its worker stopped or died): the retry needs the upload
+        return
     upload = (job.params or {}).get("upload")
     if isinstance(upload, str) and UPLOAD_NAME.match(upload):
         (imports_dir() / upload).unlink(missing_ok=True)

@@ -29,20 +29,21 @@ def _validator(name: str) -> Any:
 
 def register() -> None:
     abort = _lazy("services", "abort_job")
-    for name, handler, validator, description in (
-        ("detect_objects", "detect_objects_job", "validate_detect_objects",
+    # Model inference runs on the "long" queue; NMS over a layer takes seconds, like other short work.
+    for name, handler, validator, queue, description in (
+        ("detect_objects", "detect_objects_job", "validate_detect_objects", "long",
          "Detect objects in a raster with a deep learning model (a detections layer)"),
-        ("classify_pixels", "classify_pixels_job", "validate_classify_pixels",
+        ("classify_pixels", "classify_pixels_job", "validate_classify_pixels", "long",
          "Classify the pixels of a raster with a deep learning model (a classified raster)"),
-        ("classify_objects", "classify_objects_job", "validate_classify_objects",
+        ("classify_objects", "classify_objects_job", "validate_classify_objects", "long",
          "Classify the features of a layer with a deep learning model (a new layer)"),
-        ("non_max_suppression", "nms_job", "validate_nms",
+        ("non_max_suppression", "nms_job", "validate_nms", "default",
          "Remove overlapping duplicates from a detections layer (a new layer)"),
     ):
         register_kind(JobKind(name=name, handler=_lazy("services", handler), validate=_validator(validator),
-                              on_abort=abort, timeout_seconds=24 * 3600, description=description))
+                              on_abort=abort, timeout_seconds=24 * 3600, queue=queue, description=description))
     register_kind(JobKind(name="inference_part", handler=_run_part, validate=_validator("validate_part"),
-                          description="One part of a detect_objects or classify_pixels job"))
+                          queue="long", description="One part of a detect_objects or classify_pixels job"))
 
 
 def _run_part(ctx: JobContext) -> dict[str, Any]:

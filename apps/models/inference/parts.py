@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from apps.jobs.events import broadcast_job
 from apps.jobs.models import FINISHED_STATUSES, Job, JobStatus
+from apps.jobs.progress import beating
 from apps.jobs.registry import JobContext
 from apps.jobs.services import job_start
 from apps.labeling.storage import raster_cog_path
@@ -176,7 +177,8 @@ def _run_locally(ctx: JobContext, child: Job, tracker: _Progress, children: list
         return ctx.should_stop() or Job.objects.filter(pk=child.pk, cancel_requested=True).exists()
 
     try:
-        result = run_part_work(child.params, progress, should_stop)
+        with beating(child.pk):  # its own clock: a batch may take longer than the stale timeout
+            result = run_part_work(child.params, progress, should_stop)
     except Cancelled:
         _finish(child.pk, status=JobStatus.CANCELLED, message="Cancelled")
         raise

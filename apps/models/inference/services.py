@@ -85,30 +85,40 @@ def _copy(feature: Feature, **changes: Any) -> NewFeature | None:
 
 
 def classify_objects_job(ctx: JobContext) -> dict[str, Any]:
+    """Classify every feature first (results to a file), then write the layer in one transaction:
+    the model never runs while the database is write-locked (SQLite locks the whole file)."""
     import json
 
     p = ctx.params
     predictor = predictor_for(p["in_model"], p.get("processor_type", "CPU"))
     source = Layer.objects.get(pk=p["in_layer"])
     total = max(source.feature_count, 1)
-    pending: dict[int, Feature] = {}
+    found_path = ctx.work_dir / "classified.ndjson"
 
     def inputs() -> Iterator[tuple[int, dict[str, Any]]]:
         for feature in _layer_features(source.pk):
-            pending[feature.pk] = feature
             yield feature.pk, json.loads(feature.geometry)
 
-    def outputs() -> Iterator[NewFeature]:
-        done = 0
-        args = ClassifyObjectsArgs.from_arguments(p["arguments"])
-        for found in classify_objects(raster_cog_path(p["in_raster"]), inputs(), predictor, args,
-                                      should_stop=ctx.should_stop):
-            feature = pending.pop(int(found.feature_id))  # type: ignore[call-overload]
-            done += 1
+    args = ClassifyObjectsArgs.from_arguments(p["arguments"])
+    with found_path.open("w") as out:
+        for done, found in enumerate(classify_objects(raster_cog_path(p["in_raster"]), inputs(), predictor, args,
+                                                      should_stop=ctx.should_stop), start=1):
+            out.write(json.dumps([int(found.feature_id), found.class_value, found.class_name,  # type: ignore[call-overload]
+                                  found.confidence]) + "\n")
             if done % 50 == 0:
                 ctx.progress(done, total, f"{done} of {total} features classified")
-            copy = _copy(feature, class_value=found.class_value, class_name=found.class_name,
-                         confidence=found.confidence, raster_id=p["in_raster"])
+    if ctx.should_stop():
+        raise Cancelled()
+    with found_path.open() as lines:
+        results = {row[0]: row[1:] for row in map(json.loads, lines)}
+
+    def outputs() -> Iterator[NewFeature]:
+        for feature in _layer_features(source.pk):
+            if feature.pk not in results:
+                continue
+            class_value, class_name, confidence = results[feature.pk]
+            copy = _copy(feature, class_value=class_value, class_name=class_name, confidence=confidence,
+                         raster_id=p["in_raster"])
             if copy is not None:
                 yield copy
 

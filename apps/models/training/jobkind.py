@@ -24,6 +24,6 @@ def register() -> None:
     # No on_abort: train() removes its partial folder itself and the package is registered last
     # (work_dir goes with the job), so a failed or cancelled job leaves no model behind.
     register_kind(JobKind(
-        name=KIND, handler=_run, validate=_validate, retryable=False, timeout_seconds=7 * 24 * 3600,
+        name=KIND, handler=_run, validate=_validate, retryable=False, timeout_seconds=7 * 24 * 3600, queue="long",
         description="Train Deep Learning Model: a new model package from a training dataset",
     ))

@@ -38,6 +38,27 @@ def _count(ctx: Any) -> dict[str, Any]:
     return {"counted": ctx.params["steps"]}
 
 
+def _write_rows(ctx: Any) -> dict[str, Any]:
+    """One row per step, and a file in its work folder: a retry must start with that folder empty."""
+    from .models import WrittenRow
+
+    leftovers = sorted(p.name for p in ctx.work_dir.iterdir())
+    if leftovers:
+        raise ValueError(f"work folder {ctx.work_dir} is not empty: {leftovers}")
+    (ctx.work_dir / "partial.out").write_text("partial")
+    marker_dir = Path(ctx.params["marker_dir"]) if ctx.params.get("marker_dir") else None
+    if marker_dir:
+        (marker_dir / f"started-{ctx.job_id}-{ctx.attempt}").write_text("x")
+    for step in range(1, ctx.params["steps"] + 1):
+        if ctx.should_stop():
+            raise Cancelled()
+        WrittenRow.objects.create(job_id=ctx.job_id, step=step)
+        time.sleep(ctx.params["delay"])
+        ctx.progress(step, ctx.params["steps"], f"row {step}")
+        ctx.log(f"row {step}")
+    return {"rows": ctx.params["steps"]}
+
+
 def _abort(job: Any) -> None:
     marker_dir = job.params.get("marker_dir")
     if marker_dir:
@@ -54,3 +75,7 @@ class TestJobKindsConfig(AppConfig):
         register_kind(JobKind(name="test_count", handler=_count, validate=_validate, on_abort=_abort))
         register_kind(JobKind(name="test_count_retry", handler=_count, validate=_validate, on_abort=_abort,
                               retryable=True))
+        register_kind(JobKind(name="test_rows", handler=_write_rows, validate=_validate, retryable=True))
+        # Long work goes to the "long" queue, like training and inference.
+        register_kind(JobKind(name="test_count_long", handler=_count, validate=_validate, on_abort=_abort,
+                              queue="long"))
