@@ -1,12 +1,17 @@
 /**
  * Page configuration rendered by Django into
- * `<script id="rasterlab-config" type="application/json">{"user", "csrfToken", "logoutUrl"}</script>`.
+ * `<script id="rasterlab-config" type="application/json">{"user", "csrfToken", "logoutUrl", "basemapUrl"?,
+ * "basemapAttribution"?}</script>`.
  */
+import { OSM_ATTRIBUTION, OSM_URL } from "./map/basemap";
 
 export interface AppConfig {
   user: { id: number | null; username: string };
   csrfToken: string;
   logoutUrl: string;
+  /** XYZ template of the basemap ("" = none); absent: OpenStreetMap. */
+  basemapUrl: string;
+  basemapAttribution: string;
 }
 
 function cookie(name: string): string {
@@ -29,6 +34,8 @@ export function readConfig(doc: Document = document): AppConfig {
     // The Vite dev shell has no config: fall back to Django's csrftoken cookie.
     csrfToken: raw.csrfToken || cookie("csrftoken"),
     logoutUrl: raw.logoutUrl || "/accounts/logout/",
+    basemapUrl: raw.basemapUrl ?? OSM_URL,
+    basemapAttribution: raw.basemapAttribution ?? (raw.basemapUrl === undefined || raw.basemapUrl === OSM_URL ? OSM_ATTRIBUTION : ""),
   };
 }
 

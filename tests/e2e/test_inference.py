@@ -1,5 +1,8 @@
 """Inference in the browser: upload a small detector, draw an extent, run Detect objects and see the
-result layer on the map (with its confidence slider and export links)."""
+result layer on the map (with its confidence slider and export links). The panel is laid out like
+the others (no horizontal scrolling, checkboxes by their labels), shows each argument's description
+and range from the model's info, starts the confidence filter at the threshold the job ran with
+and lists earlier runs after a reload (issue 16, item 3)."""
 from __future__ import annotations
 
 import json
@@ -50,6 +53,15 @@ def test_draw_an_extent_detect_and_see_the_layer(page, live_app, tmp_path):
     page.click("[data-testid=tab-inference]")
     page.wait_for_selector("[data-testid=inference-model] option:not([value=''])", state="attached")
     page.wait_for_selector("[data-testid=arg-threshold]")
+    help_text = page.inner_text("[data-testid=argument-help-threshold]")
+    assert "Minimum confidence" in help_text and "Range: 0 to 1" in help_text, help_text
+    assert page.inner_text("[data-testid=argument-threshold] > span").strip() == "Threshold"
+    panel = page.locator("[data-testid=panel-inference]")
+    assert panel.evaluate("el => el.scrollWidth <= el.clientWidth"), "the panel scrolls sideways"
+    for testid in ("inference-run-nms", "arg-test_time_augmentation"):
+        box = page.locator(f"[data-testid={testid}]").bounding_box()
+        text = page.locator(f"label:has([data-testid={testid}]) > span").bounding_box()
+        assert 0 <= text["x"] - (box["x"] + box["width"]) < 16, (testid, box, text)
     page.fill("[data-testid=arg-threshold]", "0.05")
     page.wait_for_selector("[data-testid=inference-raster] option", state="attached")
 
@@ -69,6 +81,14 @@ def test_draw_an_extent_detect_and_see_the_layer(page, live_app, tmp_path):
     layer_id = int(result.get_attribute("data-layer-id"))
     assert page.locator("[data-testid=export-geojson]").get_attribute("href") == \
         f"/api/layers/{layer_id}/export/?format=geojson"
+    assert page.locator("[data-testid=confidence-value]").inner_text() == "0.05", "starts at the run's threshold"
     page.locator("[data-testid=confidence-slider]").fill("1")
     assert page.locator("[data-testid=confidence-value]").inner_text() == "1.00"
+
+    # After a reload the run is still listed, its filter again at its threshold.
+    page.reload()
+    page.click("[data-testid=tab-inference]")
+    result.wait_for()
+    assert int(result.get_attribute("data-layer-id")) == layer_id
+    assert page.locator("[data-testid=confidence-value]").inner_text() == "0.05"
     assert page.console_errors == []

@@ -18,7 +18,7 @@ import { registerProjectPanel, type ProjectContext } from "../panels/registry";
 import { h, replace, setNotice } from "../ui/dom";
 import { progressBar } from "../ui/progress";
 import { INFERENCE_KINDS, startInference, TOOLS, type ToolSpec } from "./api";
-import { classifiedResult, detectionsResult } from "./results";
+import { classifiedResult, detectionsResult, thresholdOf } from "./results";
 
 function message(err: unknown): string {
   return err instanceof ApiError ? err.detail : String(err);
@@ -33,6 +33,33 @@ function argumentInput(arg: ModelArgument): HTMLInputElement | HTMLSelectElement
   const numeric = arg.type === "int" || arg.type === "float";
   return h("input", { ...common, type: numeric ? "number" : "text", step: arg.type === "int" ? 1 : "any",
     min: arg.minimum ?? undefined, max: arg.maximum ?? undefined, value: arg.default === null || arg.default === undefined ? "" : String(arg.default) });
+}
+
+/** "batch_size" -> "Batch size"; ArcGIS's CamelCase names keep their words. */
+export function humanize(name: string): string {
+  const words = name.replace(/([a-z])([A-Z])/g, "$1 $2").replace(/_/g, " ").trim().toLowerCase();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/** "0 to 1", "at least 1", "at most 8": the valid range from the model's info. */
+export function rangeText(arg: Pick<ModelArgument, "minimum" | "maximum">): string {
+  const { minimum: lo, maximum: hi } = arg;
+  if (lo !== null && hi !== null) return `${lo} to ${hi}`;
+  if (lo !== null) return `at least ${lo}`;
+  if (hi !== null) return `at most ${hi}`;
+  return "";
+}
+
+/** One argument: its name in words, the input, and the model's description with the range. */
+function argumentField(arg: ModelArgument, input: HTMLInputElement | HTMLSelectElement): HTMLElement {
+  const range = rangeText(arg);
+  const help = [arg.description, range && `Range: ${range}.`].filter(Boolean).join(" ");
+  const helpEl = help ? h("span", { class: "help", testid: `argument-help-${arg.name}` }, help) : null;
+  if (arg.type === "bool") {
+    return h("div", { class: "field field-wide", testid: `argument-${arg.name}` },
+      h("label", { class: "check" }, input, h("span", {}, humanize(arg.name))), helpEl);
+  }
+  return h("label", { class: "field", testid: `argument-${arg.name}`, title: arg.name }, h("span", {}, humanize(arg.name)), input, helpEl);
 }
 
 function argumentValue(arg: ModelArgument, input: HTMLInputElement | HTMLSelectElement): unknown {
@@ -91,7 +118,7 @@ function mountInferencePanel(container: HTMLElement, ctx: ProjectContext): () =>
   const rasterSelect = h("select", { testid: "inference-raster", required: true });
   const layerSelect = h("select", { testid: "inference-layer", required: true });
   const processor = h("select", { testid: "inference-processor" }, h("option", { value: "CPU" }, "CPU"), h("option", { value: "GPU" }, "GPU"));
-  const outName = h("input", { type: "text", placeholder: "Output name (optional)", testid: "inference-out-name" });
+  const outName = h("input", { type: "text", placeholder: "optional", testid: "inference-out-name" });
   const nmsRun = h("input", { type: "checkbox", testid: "inference-run-nms" });
   const overlap = h("input", { type: "number", min: 0, max: 1, step: 0.05, value: "0.1", testid: "inference-overlap" });
   const agnostic = h("input", { type: "checkbox", testid: "inference-class-agnostic" });
@@ -103,11 +130,13 @@ function mountInferencePanel(container: HTMLElement, ctx: ProjectContext): () =>
   const layerField = field("Input layer", layerSelect);
   const modelField = field("Model", modelSelect);
   const extentField = h("div", { class: "field" }, h("span", {}, "Extent"), h("div", { class: "row" }, drawButton, clearButton, extentText));
-  const nmsField = h("div", { class: "field" }, h("label", { class: "row small" }, nmsRun, " Remove overlaps (NMS) after detection"));
+  const nmsField = h("label", { class: "check" }, nmsRun, h("span", {}, "Remove overlaps (NMS) after detection"));
   const overlapField = field("Max overlap ratio", overlap);
-  const agnosticField = h("label", { class: "row small" }, agnostic, " Across classes");
+  const agnosticField = h("label", { class: "check" }, agnostic, h("span", {}, "Across classes"));
+  const overlapPair = h("div", { class: "inference-pair" }, overlapField, h("div", { class: "field" }, h("span", {}, "\u00a0"), agnosticField));
   const form = h("form", { class: "inference-form", testid: "inference-form" }, field("Tool", toolSelect), rasterField, layerField, modelField,
-    extentField, argsBox, nmsField, overlapField, agnosticField, field("Processor", processor), outName, h("div", { class: "row" }, submit), notice);
+    extentField, h("div", { class: "inference-pair" }, field("Processor", processor), field("Output name", outName)), argsBox,
+    nmsField, overlapPair, notice, h("div", { class: "row" }, submit));
 
   // progress and results -------------------------------------------------------------------------
   const bar = progressBar("inference-progress");
@@ -116,6 +145,7 @@ function mountInferencePanel(container: HTMLElement, ctx: ProjectContext): () =>
     onclick: () => current && ctx.api.cancelJob(current.id).then((job) => ctx.applyJob(job)) }, "Cancel");
   const progressRow = h("div", { class: "inference-progress", hidden: true }, bar.el, h("div", { class: "row" }, status, cancel));
   const results = h("div", { class: "inference-results", testid: "inference-results" });
+  const resultsEmpty = h("p", { class: "muted small", testid: "inference-results-empty" }, "No results yet: run a model above.");
 
   function renderTool(): void {
     tool = TOOLS.find((t) => t.kind === toolSelect.value) ?? TOOLS[0];
@@ -130,6 +160,7 @@ function mountInferencePanel(container: HTMLElement, ctx: ProjectContext): () =>
     nmsField.hidden = tool.kind !== "detect_objects";
     overlapField.hidden = tool.kind !== "detect_objects" && tool.kind !== "non_max_suppression";
     agnosticField.hidden = overlapField.hidden;
+    overlapPair.hidden = overlapField.hidden;
     const usable = packages.filter((p) => tool.families.includes(p.family ?? ""));
     const chosen = modelSelect.value;
     replace(modelSelect, usable.length ? usable.map((p) => h("option", { value: String(p.id), disabled: !p.runnable, title: p.runnable_reason }, `${p.title}${p.runnable ? "" : " (cannot run)"}`))
@@ -147,7 +178,7 @@ function mountInferencePanel(container: HTMLElement, ctx: ProjectContext): () =>
     try {
       const info = await models.info(id);
       args = info.arguments.map((arg) => ({ arg, input: argumentInput(arg) }));
-      replace(argsBox, args.map(({ arg, input }) => field(arg.name, input, `argument-${arg.name}`)));
+      replace(argsBox, args.map(({ arg, input }) => argumentField(arg, input)));
     } catch (err) {
       setNotice(notice, message(err));
     }
@@ -216,7 +247,15 @@ function mountInferencePanel(container: HTMLElement, ctx: ProjectContext): () =>
     if (job.status === "succeeded") void showResult(job);
   }
 
-  async function showResult(job: Job): Promise<void> {
+  /** Newest first: a result goes before the first one of an older job. */
+  function place(el: HTMLElement, jobId: number): void {
+    el.dataset.jobId = String(jobId);
+    const after = Array.from(results.children).find((c) => Number((c as HTMLElement).dataset.jobId) < jobId);
+    results.insertBefore(el, after ?? null);
+    resultsEmpty.hidden = true;
+  }
+
+  async function showResult(job: Job, onMap = true): Promise<void> {
     const result = job.result ?? {};
     const key = job.id;
     if (shownResults.has(key)) return;
@@ -224,22 +263,30 @@ function mountInferencePanel(container: HTMLElement, ctx: ProjectContext): () =>
     try {
       if (typeof result.layer === "number") {
         const layer = await labels.getLayer(result.layer);
-        results.prepend(detectionsResult(ctx, layer));
-        void loadLists();
+        place(detectionsResult(ctx, layer, { minConfidence: thresholdOf(job), visible: onMap, job }), job.id);
+        if (onMap) void loadLists();
       } else if (typeof result.raster === "number") {
-        const rasters = await ctx.reloadRasters();
+        const rasters = onMap ? await ctx.reloadRasters() : ctx.rasters();
         const raster = rasters.find((r) => r.id === result.raster);
-        if (raster) results.prepend(classifiedResult(ctx, raster));
+        if (raster) place(classifiedResult(ctx, raster), job.id);
       }
     } catch (err) {
-      setNotice(notice, message(err));
+      // An earlier run's output may have been deleted since: nothing to list.
+      if (!(err instanceof ApiError && err.status === 404)) setNotice(notice, message(err));
     }
+  }
+
+  /** Earlier runs (after a reload): listed, the newest one on the map. */
+  function showEarlier(jobs: Job[]): void {
+    const done = jobs.filter((j) => j.status === "succeeded" && INFERENCE_KINDS.includes(j.kind)).sort((a, b) => b.id - a.id);
+    done.forEach((job, i) => void showResult(job, i === 0 && !results.children.length));
   }
 
   toolSelect.addEventListener("change", renderTool);
   modelSelect.addEventListener("change", () => void loadArguments());
   const offs = [
     ctx.events.on("job", (job) => track(job)),
+    ctx.events.on("jobs", (jobs) => showEarlier(jobs)),
     ctx.events.on("rasters", (rasters) => setRasters(rasters)),
     // Models and layers made in other panels meanwhile: refresh the lists whenever the tab is shown.
     ctx.events.on("panel", (id) => {
@@ -250,7 +297,11 @@ function mountInferencePanel(container: HTMLElement, ctx: ProjectContext): () =>
     }),
   ];
   setRasters(ctx.rasters());
-  container.append(form, progressRow, h("h3", {}, "Results"), results);
+  showEarlier(ctx.jobs());
+  container.append(
+    h("div", { class: "panel-section" }, h("h3", {}, "Run a model"), form, progressRow),
+    h("div", { class: "panel-section" }, h("h3", {}, "Results"), resultsEmpty, results),
+  );
   renderTool();
   void loadLists();
   return () => {

@@ -4,7 +4,7 @@ import VectorLayer from "ol/layer/Vector";
 import VectorSource from "ol/source/Vector";
 import { Fill, Stroke, Style } from "ol/style";
 import type Feature from "ol/Feature";
-import type { ProjectClass, Raster } from "../api/types";
+import type { Job, ProjectClass, Raster } from "../api/types";
 import { LabelsApi } from "../labeling/api";
 import { geojson } from "../labeling/mapLayers";
 import type { Layer } from "../labeling/types";
@@ -24,11 +24,26 @@ function legend(classes: ProjectClass[], testid: string): HTMLElement {
     classes.map((c) => h("li", {}, h("span", { class: "swatch", style: `background: ${rgb(c.color)}` }), ` ${c.value} · ${c.name}`)));
 }
 
+/** The score threshold a detection job ran with (0 when it did not say: show everything). */
+export function thresholdOf(job: Pick<Job, "params">): number {
+  const args = job.params?.arguments as Record<string, unknown> | undefined;
+  const t = Number(args?.threshold ?? args?.score_threshold);
+  return Number.isFinite(t) && t >= 0 && t <= 1 ? t : 0;
+}
+
+export interface DetectionsOptions {
+  /** Where the confidence filter starts: the threshold the job ran with. */
+  minConfidence: number;
+  /** Drawn on the map at first (earlier runs are listed but off). */
+  visible: boolean;
+  job?: Job;
+}
+
 /** A detections layer drawn from /api/layers/{id}/features/, filtered client-side by confidence. */
-export function detectionsResult(ctx: ProjectContext, layer: Layer): HTMLElement {
+export function detectionsResult(ctx: ProjectContext, layer: Layer, options: DetectionsOptions = { minConfidence: 0, visible: true }): HTMLElement {
   const labels = new LabelsApi(ctx.api);
   const colors = new Map(layer.classes.map((c) => [c.value, c.color]));
-  let minConfidence = 0.5;
+  let minConfidence = options.minConfidence;
   const styles = new Map<number | null, Style>();
   const styleOf = (value: number | null): Style => {
     let style = styles.get(value);
@@ -65,10 +80,12 @@ export function detectionsResult(ctx: ProjectContext, layer: Layer): HTMLElement
       vector.changed();
       count.textContent = `${shown()} of ${layer.feature_count} shown`;
     } });
-  const visible = h("input", { type: "checkbox", checked: true, onchange: () => vector.setVisible(visible.checked) });
+  const visible = h("input", { type: "checkbox", checked: options.visible, testid: "result-visible", title: "Show on the map", onchange: () => vector.setVisible(visible.checked) });
+  vector.setVisible(options.visible);
+  const when = options.job?.finished_at ? new Date(options.job.finished_at).toLocaleString() : "";
   return h("div", { class: "inference-result", testid: "inference-result", "data-layer-id": layer.id },
-    h("div", { class: "row" }, visible, h("strong", {}, layer.name), h("span", { class: "spacer" }), count),
-    h("label", { class: "row small" }, "Min. confidence ", slider, value),
+    h("div", { class: "result-head" }, visible, h("strong", { class: "ellipsis", title: when }, layer.name), h("span", { class: "spacer" }), count),
+    h("label", { class: "result-slider small" }, h("span", {}, "Min. confidence"), slider, value),
     legend(layer.classes, "result-legend"),
     h("div", { class: "row small" },
       h("a", { href: layerExportUrl(layer.id, "geojson"), download: true, testid: "export-geojson" }, "GeoJSON"), " · ",

@@ -1,4 +1,5 @@
-/** The project map: Web Mercator view, no basemap (no internet), scale line and lon/lat readout. */
+/** The project map: Web Mercator view, scale line, lon/lat readout and the attribution of an
+ * optional basemap (map/basemap.ts; the control hides itself while nothing needs crediting). */
 import OlMap from "ol/Map";
 import View from "ol/View";
 import { defaults as defaultControls } from "ol/control/defaults";
@@ -23,7 +24,7 @@ export function createMap(target: HTMLElement, mousePositionTarget: HTMLElement)
   return new OlMap({
     target,
     layers: [],
-    controls: defaultControls({ attribution: false }).extend([
+    controls: defaultControls({ attributionOptions: { collapsible: false } }).extend([
       new ScaleLine({ units: "metric" }),
       mousePosition,
     ]),

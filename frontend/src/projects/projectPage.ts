@@ -6,6 +6,7 @@
 import { ApiError } from "../api/http";
 import { EventBus, type ProjectEvents } from "../events";
 import { JobFeed } from "../jobs/feed";
+import { basemapControl } from "../map/basemap";
 import { createMap } from "../map/map";
 import { RasterLayers } from "../map/rasterLayers";
 import { projectPanels, type ProjectContext } from "../panels/registry";
@@ -32,13 +33,14 @@ export function mountProjectPage(outlet: HTMLElement, app: AppContext, projectId
       const panelsEl = h("div", { class: "panels" });
       const mapEl = h("div", { class: "map", testid: "map" });
       const mouseEl = h("div", { class: "map-readout", testid: "mouse-position" });
+      const footerRight = h("span", { class: "map-footer-right" });
       replace(
         outlet,
         h(
           "div",
           { class: "page-project", testid: "project-page", "data-project-id": project.id },
           h("aside", { class: "sidebar" }, tabs, panelsEl),
-          h("div", { class: "map-wrap" }, mapEl, h("div", { class: "map-footer" }, mouseEl)),
+          h("div", { class: "map-wrap" }, mapEl, h("div", { class: "map-footer" }, mouseEl, h("span", { class: "spacer" }), footerRight)),
         ),
       );
 
@@ -46,7 +48,10 @@ export function mountProjectPage(outlet: HTMLElement, app: AppContext, projectId
       const map = createMap(mapEl, mouseEl);
       const rasterLayers = new RasterLayers(map, app.api);
       const rasterStore = new RasterStore(project.id, app.api, events);
+      const basemap = basemapControl(map, app.config.basemapUrl, app.config.basemapAttribution);
+      footerRight.append(basemap.el);
       disposers.push(() => {
+        basemap.dispose();
         rasterStore.dispose();
         rasterLayers.dispose();
         map.setTarget(undefined);
