@@ -58,7 +58,22 @@ def test_non_max_suppression_makes_a_new_layer(team, client_for, data_dir, run_j
     assert bad.status_code == 400 and "max_overlap_ratio" in bad.json()["detail"]
 
 
-def test_classify_objects_copies_features_with_classes(team, client_for, data_dir, run_jobs, tmp_path):
+def test_classify_objects_copies_features_with_classes(team, client_for, data_dir, run_jobs, tmp_path,
+                                                       monkeypatch):
+    from django.db import connection
+
+    from apps.models.inference import services
+
+    classify = services.classify_objects
+    in_transaction: list[bool] = []
+
+    def watched(*args, **kwargs):
+        for found in classify(*args, **kwargs):
+            in_transaction.append(connection.in_atomic_block)
+            yield found
+
+    # The model must never run while the job holds a write transaction (on SQLite: the whole file).
+    monkeypatch.setattr(services, "classify_objects", watched)
     api = client_for(team.owner)
     raster = ready_raster(api, team.project, run_jobs)
     model = tiny_package(team.project, team.owner, tmp_path / "fc", name="FeatureClassifier",
@@ -80,6 +95,7 @@ def test_classify_objects_copies_features_with_classes(team, client_for, data_di
     (feature,) = Feature.objects.filter(layer_id=job["result"]["layer"])
     assert feature.class_name in ("Tree", "Dead") and 0 <= feature.confidence <= 1
     assert feature.attributes == {"id": 7}
+    assert in_transaction == [False]
 
 
 @pytest.mark.slow
