@@ -11,6 +11,7 @@ Storage choices (see apps/labeling/layers/ for the code that relies on them):
   change commits, so seq order is commit order); the feature keeps the seq of its last change and
   a deleted feature leaves a ``DeletedFeature`` with its seq. ``?since=<seq>`` resyncs from that.
 - ``version`` counts the changes of one feature; writes are conditional on it (no lost updates).
+- ``review_status`` is set by reviewers through the same versioned PATCH (a review is a change).
 """
 from __future__ import annotations
 
@@ -65,6 +66,11 @@ class Feature(models.Model):
     attributes = models.JSONField(default=dict, blank=True)
     version = models.IntegerField(default=1)
     seq = models.BigIntegerField(default=0)
+    # Review (as in CVAT / Deep Learning Studio): "" not reviewed yet, "accepted" or "rejected".
+    review_status = models.CharField(max_length=8, blank=True, default="")
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    reviewed_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)

@@ -42,6 +42,7 @@ from ..layers.selectors import (
     FeatureFilter, class_counts, deleted_since, feature_get, features_query, layer_get, layers_for,
 )
 from ..layers.serialize import ROW_FIELDS, collection_text, feature_dict
+from ..layers.summary import layer_summary
 from ..models import Layer
 from ..selectors import project_get
 from .serializers import ProjectSerializer
@@ -97,7 +98,8 @@ class LayerViewSet(viewsets.GenericViewSet):
 
     def retrieve(self, request: Request, pk: str) -> Response:
         layer = layer_get(request.user, int(pk))
-        return Response({**self.get_serializer(layer).data, "class_counts": class_counts(layer)})
+        return Response({**self.get_serializer(layer).data, "class_counts": class_counts(layer),
+                         **layer_summary(layer)})
 
     def partial_update(self, request: Request, pk: str) -> Response:
         layer = layer_get(request.user, int(pk))
@@ -129,6 +131,7 @@ FILTER_PARAMS = [
     OpenApiParameter("bbox", str, description="west,south,east,north (EPSG:4326)"),
     OpenApiParameter("class_value", str, description="a class value, or several comma separated"),
     OpenApiParameter("min_confidence", float, description="0..1; features without confidence are kept"),
+    OpenApiParameter("review_status", str, description="accepted, rejected or unreviewed (comma separated)"),
     OpenApiParameter("since", int, description="a seq: only features changed after it, plus deleted ids"),
     OpenApiParameter("limit", int),
 ]

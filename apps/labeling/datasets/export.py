@@ -19,12 +19,16 @@ from .params import class_defs, engine_params, layer_classes
 from .storage import dataset_dir, dataset_partial_dir, folder_size, remove_dataset_files
 
 
-def _features(layer_id: int, known: set[int], log: Any) -> list[LabelFeature]:
-    """The layer's classed features (EPSG:4326); unclassed or unknown-class ones are skipped."""
+def _features(layer_id: int, known: set[int], log: Any, only_accepted: bool = False) -> list[LabelFeature]:
+    """The layer's classed features (EPSG:4326); unclassed or unknown-class ones are skipped, and
+    with ``only_accepted`` all but those a reviewer accepted."""
     out: list[LabelFeature] = []
     skipped = 0
+    qs = Feature.objects.filter(layer_id=layer_id)
+    if only_accepted:
+        qs = qs.filter(review_status="accepted")
     rows: Iterator[tuple[int, str, int | None]] = (
-        Feature.objects.filter(layer_id=layer_id).order_by("pk")
+        qs.order_by("pk")
         .values_list("pk", "geometry", "class_value").iterator(chunk_size=2000)
     )
     for pk, text, class_value in rows:
@@ -60,7 +64,7 @@ def run_export(ctx: JobContext) -> dict[str, Any]:
         sources.append(RasterSource(path=raster_cog_path(raster_id), raster_id=raster_id))
 
     classes = class_defs(layer_classes(layer, project))
-    features = _features(layer.pk, {c.value for c in classes}, ctx.log)
+    features = _features(layer.pk, {c.value for c in classes}, ctx.log, bool(params.get("only_accepted")))
     ctx.log(f"Exporting {len(features)} features of {layer.name!r} from {len(sources)} raster(s) "
             f"as {params['metadata_format']}")
     out = ctx.work_dir / "export"

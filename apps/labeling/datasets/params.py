@@ -17,7 +17,7 @@ ENGINE_FIELDS = (
     "output_nofeature_tiles", "min_polygon_overlap_ratio", "rotation_angle", "image_chip_format",
     "start_index", "crop_mode", "blacken_around_feature", "buffer_radius",
 )
-KNOWN = {*ENGINE_FIELDS, "in_rasters", "in_layer", "processing_extent", "out_name"}
+KNOWN = {*ENGINE_FIELDS, "in_rasters", "in_layer", "processing_extent", "out_name", "only_accepted"}
 MAX_RASTERS = 100
 
 
@@ -92,6 +92,10 @@ def clean_export_params(params: dict[str, Any], project_id: int) -> dict[str, An
                     "tile_size_x", "tile_size_y", "stride_x", "stride_y", "start_index"):
                 value = int(value)
             cleaned[name] = value
+    if "only_accepted" in params:
+        if not isinstance(params["only_accepted"], bool):
+            raise _bad("only_accepted", "must be true (only features a reviewer accepted) or false.")
+        cleaned["only_accepted"] = params["only_accepted"]
     if "metadata_format" not in cleaned:
         raise _bad("metadata_format", "is required (PASCAL_VOC_rectangles, KITTI_rectangles, RCNN_Masks, "
                                       "Classified_Tiles, Labeled_Tiles or COCO).")

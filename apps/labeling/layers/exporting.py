@@ -85,7 +85,7 @@ def _write_gpkg(path: Path, layer: Layer, flt: FeatureFilter) -> None:
     names = class_names(layer)
     extra = _attribute_keys(layer, flt)
     fields = ["fid_source", "class_value", "class_name", "confidence", "raster", "version", "author", "editor",
-              "created_at", "updated_at", *extra]
+              "created_at", "updated_at", "review_status", *extra]
     written = False
     for rows in _chunks(layer, flt):
         users = usernames([r["created_by_id"] for r in rows] + [r["updated_by_id"] for r in rows])
@@ -112,6 +112,7 @@ def _write_gpkg(path: Path, layer: Layer, flt: FeatureFilter) -> None:
             (strings([users.get(r["updated_by_id"]) for r in rows]), None),
             (strings([r["created_at"].isoformat() for r in rows]), None),
             (strings([r["updated_at"].isoformat() for r in rows]), None),
+            (strings([r["review_status"] for r in rows]), None),
             *[(strings([(r["attributes"] or {}).get(k) for r in rows]), None) for k in extra],
         ]
         pyogrio.raw.write(

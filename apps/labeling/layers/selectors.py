@@ -37,6 +37,8 @@ class FeatureFilter:
     min_confidence: float | None = None
     since: int | None = None
     limit: int | None = None
+    # "" stands for not reviewed yet (review_status=unreviewed in the query).
+    review_statuses: tuple[str, ...] = ()
 
     @classmethod
     def parse(cls, query: Any) -> "FeatureFilter":
@@ -64,7 +66,18 @@ class FeatureFilter:
             raise InvalidInput("limit: must be at least 1.")
         if since is not None and since < 0:
             raise InvalidInput("since: must be a seq (0 or more) from an earlier response or event.")
-        return cls(bbox, values, min_conf, since, limit)
+        return cls(bbox, values, min_conf, since, limit, _review_statuses(query.get("review_status", "")))
+
+
+REVIEW_QUERY = {"accepted": "accepted", "rejected": "rejected", "unreviewed": ""}
+
+
+def _review_statuses(raw: str) -> tuple[str, ...]:
+    names = [v.strip() for v in raw.split(",") if v.strip()]
+    bad = [n for n in names if n not in REVIEW_QUERY]
+    if bad:
+        raise InvalidInput(f"review_status: {bad[0]!r} is not one of accepted, rejected, unreviewed.")
+    return tuple(REVIEW_QUERY[n] for n in names)
 
 
 def _number(query: Any, name: str, kind: type) -> Any:
@@ -91,6 +104,8 @@ def features_query(layer: Layer, flt: FeatureFilter) -> QuerySet[Feature]:
         qs = qs.filter(Q(confidence__gte=flt.min_confidence) | Q(confidence__isnull=True))
     if flt.since is not None:
         qs = qs.filter(seq__gt=flt.since)
+    if flt.review_statuses:
+        qs = qs.filter(review_status__in=flt.review_statuses)
     return qs.order_by("id")
 
 

@@ -11,10 +11,10 @@ from ..models import Feature, Layer
 
 # Columns read for output (``.values(*ROW_FIELDS)``).
 ROW_FIELDS = ("id", "class_value", "class_name", "confidence", "raster_id", "geometry", "attributes", "version",
-              "seq", "created_by_id", "updated_by_id", "created_at", "updated_at")
+              "seq", "created_by_id", "updated_by_id", "created_at", "updated_at", "review_status", "reviewed_by_id")
 # Property names the API owns; attributes of the same name (e.g. from an imported file) are hidden.
 RESERVED = frozenset({"class_value", "class_name", "confidence", "raster", "version", "seq", "author", "editor",
-                      "created_at", "updated_at", "id", "fid"})
+                      "created_at", "updated_at", "id", "fid", "review_status", "reviewer"})
 
 
 def class_names(layer: Layer, project_classes: list[dict[str, Any]] | None = None) -> dict[int, str]:
@@ -51,6 +51,8 @@ def properties(row: dict[str, Any], names: dict[int, str], users: dict[int, str]
         "editor": users.get(row["updated_by_id"]) if row["updated_by_id"] else None,
         "created_at": _iso(row["created_at"]),
         "updated_at": _iso(row["updated_at"]),
+        "review_status": row["review_status"],
+        "reviewer": users.get(row["reviewed_by_id"]) if row["reviewed_by_id"] else None,
     })
     return props
 
@@ -63,7 +65,7 @@ def feature_dict(feature: Feature, layer: Layer | None = None, known: Any = None
     """``known``: a user already at hand (e.g. the writer), saving the username query."""
     layer = layer or feature.layer
     row = row_of(feature)
-    ids = {row["created_by_id"], row["updated_by_id"]} - {None}
+    ids = {row["created_by_id"], row["updated_by_id"], row["reviewed_by_id"]} - {None}
     if known is not None and getattr(known, "pk", None) and ids <= {known.pk}:
         users = {known.pk: known.get_username()}
     else:
@@ -75,7 +77,8 @@ def feature_dict(feature: Feature, layer: Layer | None = None, known: Any = None
 def feature_texts(rows: list[dict[str, Any]], layer: Layer) -> Iterable[str]:
     """Each row as Feature JSON text."""
     names = class_names(layer)
-    users = usernames([r["created_by_id"] for r in rows] + [r["updated_by_id"] for r in rows])
+    users = usernames([r["created_by_id"] for r in rows] + [r["updated_by_id"] for r in rows]
+                      + [r["reviewed_by_id"] for r in rows])
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
     for row in rows:
         yield ('{"type":"Feature","id":' + str(row["id"]) + ',"geometry":' + row["geometry"]

@@ -134,6 +134,16 @@ def _confidence(value: Any) -> float | None:
     return float(value)
 
 
+REVIEW_STATUSES = ("", "accepted", "rejected")
+
+
+def _review_status(value: Any) -> str:
+    value = "" if value is None else value
+    if value not in REVIEW_STATUSES:
+        raise InvalidInput('properties.review_status: must be "accepted", "rejected" or "" (not reviewed).')
+    return str(value)
+
+
 def _event(kind: str, claim: Claim, feature: dict[str, Any], user: Any) -> dict[str, Any]:
     return {"type": kind, "layer": claim.layer_id, "seq": claim.seq, "feature": feature, "user": user_ref(user)}
 
@@ -182,7 +192,8 @@ def _stale(layer: Layer, feature_id: int, version: int) -> DomainError:
 
 def feature_update(*, user: Any, layer: Layer, feature_id: int, version: int, geometry: Any = None,
                    properties: Any = None) -> Feature:
-    """Change geometry and/or properties. Attributes are merged (a null value removes one)."""
+    """Change geometry and/or properties. Attributes are merged (a null value removes one).
+    ``properties.review_status`` records a review by ``user`` ("" clears it)."""
     require_role(user, layer.project_id, write=True)
     props = _split_properties(properties)
     geom: CleanGeometry | None = clean_geometry(geometry) if geometry is not None else None
@@ -196,6 +207,10 @@ def feature_update(*, user: Any, layer: Layer, feature_id: int, version: int, ge
         changes["confidence"] = _confidence(props["confidence"])
     if "class_name" in props and layer.kind != Layer.Kind.LABELS:
         changes["class_name"] = str(props["class_name"] or "")[:200]
+    if "review_status" in props:
+        status = _review_status(props["review_status"])
+        changes.update(review_status=status, reviewed_by=user if status else None,
+                       reviewed_at=timezone.now() if status else None)
     new_attributes = _attributes(props)
     with write_transaction():
         claim = claim_seq(layer.pk, span=geom.span if geom else 0.0)
