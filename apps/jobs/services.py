@@ -3,7 +3,9 @@ cancel, a worker and a reaper racing on one job cannot overwrite each other's ou
 from __future__ import annotations
 
 import logging
+import shutil
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import django_rq
@@ -197,6 +199,9 @@ def _reap(job: Job, now: Any) -> bool:
         job.refresh_from_db()
         run_abort_hook(job)
         _stop_rq_job(job)
+        # The dead work horse never ran its clean-up: its scratch folder goes here (a retry cleans
+        # its own at start).
+        shutil.rmtree(Path(settings.DATA_DIR) / "jobs" / str(job.pk), ignore_errors=True)
     broadcast_job(job)
     return True
 
