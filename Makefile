@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # load torchvision); take the registry's matched torch + torchvision pair, which runs on CPU too.
 PIP := $(VENV)/bin/pip --isolated --disable-pip-version-check
 
-.PHONY: venv frontend frontend-test run test e2e worker lint bench-tiles
+.PHONY: venv frontend frontend-test run test test-embedded e2e worker lint bench-tiles
 
 venv: $(VENV)/.installed
 
@@ -31,6 +31,11 @@ frontend-test: frontend
 
 test: venv frontend frontend-test
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The job system on the embedded defaults (SQLite + private Redis), whatever the environment says.
+test-embedded: venv
+	env -u DATABASE_URL -u REDIS_URL RASTERLAB_DATA_DIR=/tmp/rasterlab-test-embedded-$$(id -u) \
+		$(PY) -m pytest tests/jobs $(PYTEST_ARGS)
 
 e2e: venv frontend
 	$(PY) -m pytest tests/e2e -q
