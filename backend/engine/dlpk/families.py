@@ -117,7 +117,7 @@ def _rasterlab_family(emd: Emd, arch: str | None, type_family: str) -> FamilyInf
     if arch is None or arch not in RASTERLAB_ARCHITECTURES:
         return FamilyInfo(
             type_family, False,
-            f"Rasterlab package with ModelName {emd.model_name!r}, which Rasterlab does not "
+            f"Rasterlab package of {arch or emd.model_name!r}, which Rasterlab does not "
             f"train; expected one of {', '.join(sorted(RASTERLAB_ARCHITECTURES))}",
             arch,
         )
@@ -175,7 +175,9 @@ def model_family(emd: Emd) -> FamilyInfo:
         )
     arch = architecture(emd)
     if emd.rasterlab_arch is not None:
-        return _rasterlab_family(emd, arch, type_family)
+        # Its own name wins: ArcGIS-side ModelName may be "ModelExtension" (interchange.py).
+        own = _ALIASES.get(emd.rasterlab_arch, emd.rasterlab_arch)
+        return _rasterlab_family(emd, own if own in ARCH_FAMILY else arch, type_family)
     if emd.framework is None and emd.model_configuration is None:
         if emd.inference_function:
             return FamilyInfo(

@@ -9,6 +9,7 @@ old package untouched.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import tempfile
@@ -30,6 +31,7 @@ from backend.engine.dlpk.archive import (
 from backend.engine.dlpk.emd import Emd, emd_to_json, parse_emd
 from backend.engine.dlpk.errors import PackageError
 from backend.engine.dlpk.families import KNOWN_MODEL_TYPES
+from backend.engine.dlpk.interchange import support_files
 from backend.engine.errors import Cancelled, EngineInputError
 from backend.engine.types import Progress, ShouldStop, never_stop, no_progress
 
@@ -277,19 +279,28 @@ def package_members(folder: Path) -> list[tuple[Path, str]]:
 
 def write_dlpk(folder: Path, out_path: Path) -> Path:
     """Zip a model folder into a .dlpk as arcgis.learn does: the folder's files at the archive
-    root, subfolders (ModelCharacteristics/) kept, only the files `package_members` selects.
+    root, subfolders (ModelCharacteristics/) kept, only the files `package_members` selects,
+    plus the ArcGIS scripts of ours the .emd names (`interchange.support_files`).
     The folder must hold one .emd at its root and the ModelFile it names. Written atomically;
     returns out_path."""
     folder, out_path = Path(folder), Path(out_path)
     if not folder.is_dir():
         raise EngineInputError(f"{folder} is not a folder")
     files = package_members(folder)
+    emd_file = next(file for file, arcname in files if "/" not in arcname
+                    and arcname.lower().endswith(".emd"))
+    names = {arcname.lower() for _, arcname in files}
+    extra = {name: content for name, content in
+             support_files(json.loads(emd_file.read_text(encoding="utf-8-sig"))).items()
+             if name.lower() not in names}
     with _atomic_target(out_path) as tmp:
         with zipfile.ZipFile(tmp, "w", allowZip64=True) as archive:
             for file, arcname in files:
                 method = (zipfile.ZIP_STORED if file.suffix.lower() in _STORED_SUFFIXES
                           else zipfile.ZIP_DEFLATED)
                 archive.write(file, arcname, compress_type=method)
+            for name, content in extra.items():  # our scripts for ArcGIS (interchange.py)
+                archive.writestr(name, content, compress_type=zipfile.ZIP_DEFLATED)
         inspect_dlpk(tmp)  # never publish a package that our own reader would refuse
     return out_path
 

@@ -1,9 +1,8 @@
 """The trained model's .emd, in arcgis.learn's shape for its model type (esri-dlpk.md §2, §3).
 
-Packages whose weights are key-for-key arcgis.learn's (MaskRCNN, FasterRCNN with resnet50,
-FeatureClassifier) claim arcgis.learn's Framework and ModelConfiguration. The others are our
-own layouts: Framework "PyTorch" and ModelConfiguration "rasterlab.<ModelName>", so ArcGIS
-does not mistake them for its own. Every package carries `ModelParameters.rasterlab_arch`.
+How ArcGIS runs the package (arcgis.learn's own class, or a ModelExtension whose
+ModelConfiguration.py write_dlpk adds) is decided by `backend.engine.dlpk.interchange`.
+Every package carries `ModelParameters.rasterlab_arch`.
 """
 from __future__ import annotations
 
@@ -14,12 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from backend.engine.dlpk.emd import RASTERLAB_ARCH_KEY
-from backend.engine.nets.catalog import (
-    OBJECT_CLASSIFICATION,
-    PIXEL_CLASSIFICATION,
-    ArchSpec,
-    pro_inference_function,
-)
+from backend.engine.dlpk.interchange import arcgis_fields
+from backend.engine.nets.catalog import OBJECT_CLASSIFICATION, PIXEL_CLASSIFICATION, ArchSpec
 from backend.engine.nets.normalization import InputScaling
 
 ARCGIS_FRAMEWORK = "arcgis.learn.models._inferencing"
@@ -98,18 +93,22 @@ def model_emd(
     export: dict[str, Any],
     resized: bool,
 ) -> dict[str, Any]:
-    native = spec.is_esri_native(backbone)
+    props = export.get("InputRastersProps")
+    arcgis = arcgis_fields(
+        arch=spec.name, backbone=backbone, model_type=spec.model_type, bands=bands,
+        imagenet=scaling.imagenet, export_band_names=props.get("BandNames") if isinstance(props, dict) else None,
+    )
     emd: dict[str, Any] = {
-        "Framework": ARCGIS_FRAMEWORK if native else "PyTorch",
-        "ModelConfiguration": spec.model_configuration if native else f"rasterlab.{spec.name}",
-        "InferenceFunction": pro_inference_function(spec),
+        "Framework": arcgis.pop("Framework"),
+        "ModelConfiguration": arcgis.pop("ModelConfiguration"),
+        "InferenceFunction": arcgis.pop("InferenceFunction"),
         "ModelType": spec.model_type,
         "ModelFile": f"{out_name}.pth",
-        "ModelName": spec.name,
+        "ModelName": arcgis.pop("ModelName"),
         "ModelFormat": "NCHW",
     }
-    if native:
-        emd["ArcGISLearnVersion"] = ARCGIS_LEARN_VERSION
+    if "ArcGISLearnVersion" in arcgis:
+        emd["ArcGISLearnVersion"] = arcgis.pop("ArcGISLearnVersion")
     params: dict[str, Any] = {"backbone": backbone, "backend": "pytorch", RASTERLAB_ARCH_KEY: spec.name}
     if spec.name in ("MaskRCNN", "DeepLab"):
         params["pointrend"] = False
@@ -137,9 +136,7 @@ def model_emd(
         emd["DoNormalize"] = True
     if spec.name == "MaskRCNN":
         emd["MaskRCNNkwargs"] = {}
-    if spec.name == "FasterRCNN":
-        emd["DatasetType"] = metadata_format
-        emd["Kwargs"] = {}
+    emd.update(arcgis)  # ModelConfigurationFile, DatasetType, Kwargs, Bands, ImageryType
     if spec.family == PIXEL_CLASSIFICATION:
         emd["ignore_mapped_class"] = []
     if spec.family == OBJECT_CLASSIFICATION:

@@ -53,11 +53,16 @@ def test_arcgis_native_detectors(model: str, backbone: str, configuration: str) 
     assert info.runnable, info.reason
 
 
-def test_our_own_layouts_do_not_claim_arcgis_learn() -> None:
+def test_networks_arcgis_learn_lacks_are_model_extensions() -> None:
+    """ArcGIS runs them through ModelExtension with our ModelConfiguration.py (issue 15)."""
     emd = _emd("FasterRCNN", "mobilenet_v3_large", DETECTION)
-    assert emd["Framework"] == "PyTorch" and emd["ModelConfiguration"] == "rasterlab.FasterRCNN"
-    assert "ArcGISLearnVersion" not in emd
-    assert model_family(parse_emd(emd)).runnable
+    assert emd["Framework"] == "arcgis.learn.models._inferencing"
+    assert emd["ModelConfiguration"] == "_model_extension_inferencing"
+    assert emd["ModelName"] == "ModelExtension" and emd["ModelParameters"]["rasterlab_arch"] == "FasterRCNN"
+    assert emd["ModelConfigurationFile"] == "ModelConfiguration.py"
+    assert emd["ModelFileConfigurationClass"] == "RasterlabModelConfiguration"
+    info = model_family(parse_emd(emd))
+    assert info.runnable and info.architecture == "FasterRCNN"
 
 
 def test_pixel_classifier_metrics_and_multispectral_stats() -> None:

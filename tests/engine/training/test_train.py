@@ -53,15 +53,18 @@ def test_detector_one_epoch_writes_a_package_that_predicts(exports: Any, tmp_pat
     for name in ("trees.emd", "trees.pth", "ModelCharacteristics/loss_graph.png", "ModelCharacteristics/show_results.png"):
         assert (model_dir / name).is_file(), name
     with zipfile.ZipFile(result.package_path) as archive:
-        assert {"trees.emd", "trees.pth", "ModelCharacteristics/loss_graph.png"} <= set(archive.namelist())
+        assert {"trees.emd", "trees.pth", "ModelCharacteristics/loss_graph.png",
+                "ModelConfiguration.py"} <= set(archive.namelist())
+        assert not [n for n in archive.namelist() if n.endswith(".dlpk")]  # no copy of itself
     assert result.epochs_run == 1 and result.best_epoch == 1 and result.lr == 1e-3
     assert len(reports) == 1 and reports[0].valid_loss is not None and "mAP50" in reports[0].metrics
     assert any("ETA" in m for _, _, m in messages) and messages[-1][0] == messages[-1][1]
     assert "Tree" in result.metrics["per_class"]
 
     emd_json = json.loads((model_dir / "trees.emd").read_text())
-    assert emd_json["ModelName"] == "FasterRCNN" and emd_json["ModelType"] == "ObjectDetection"
-    assert emd_json["Framework"] == "PyTorch"  # the mobilenet variant is not arcgis.learn's
+    # the mobilenet variant is not arcgis.learn's: ArcGIS runs it as a ModelExtension (issue 15)
+    assert emd_json["ModelName"] == "ModelExtension" and emd_json["ModelType"] == "ObjectDetection"
+    assert emd_json["ModelConfigurationFile"] == "ModelConfiguration.py"
     assert emd_json["ModelParameters"]["rasterlab_arch"] == "FasterRCNN"
     assert emd_json["ModelParameters"]["backbone"] == "mobilenet_v3_large"
     assert emd_json["Classes"] == [{"Value": 1, "Name": "Tree", "Color": [0, 160, 0]}]
@@ -84,7 +87,8 @@ def test_multispectral_pixel_classifier(exports: Any, tmp_path: Path) -> None:
                          max_epochs=1, batch_size=2, learning_rate=1e-3, validation_percentage=25)
     result = train(config, folder, tmp_path / "out")
     emd, predictor = _load(result, tmp_path)
-    assert emd.framework == "PyTorch" and emd.model_configuration == "rasterlab.UnetClassifier"
+    assert emd.model_configuration == "_model_extension_inferencing" and len(emd.bands) == 4
+    assert emd.imagery_type == "ms"  # what arcgis.learn needs beside NormalizationStats
     assert emd.is_multispectral is True and emd.normalization_stats is not None
     assert emd.normalization_stats.band_mean_values == (100.0, 101.0, 102.0, 103.0)
     assert emd.accuracy is not None and set(emd.per_class_metrics or {}) == {"NoData", "Tree"}
