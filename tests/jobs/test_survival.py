@@ -138,3 +138,18 @@ def test_a_retried_job_starts_from_a_clean_work_folder(team, client_for, start_w
                    timeout=settings.JOB_STALE_AFTER_SECONDS + 120, message="retried job finished")
     assert job.status == "succeeded", job.error
     assert job.attempts == 2
+
+
+def test_a_worker_restart_mid_queue_loses_no_job(team, client_for, start_worker):
+    api = client_for(team.editor)
+    ids = [start(api, team.project, kind="test_count", steps=20, delay=0.1) for _ in range(4)]
+    first = start_worker("default")
+    wait_for(lambda: job_of(ids[0]).status == "running" and job_of(ids[0]).progress > 0.1, timeout=120,
+             message="first job running")
+    first.send_signal(signal.SIGTERM)  # stops within seconds: the running job is queued again
+    assert first.wait(timeout=30) == 0
+    interrupted = job_of(ids[0])
+    assert interrupted.status == "queued" and "Interrupted" in interrupted.message, interrupted.message
+    start_worker("default")
+    for job_id in ids:
+        wait_for(lambda: job_of(job_id).status == "succeeded", timeout=120, interval=0.5, message=f"job {job_id}")
