@@ -117,7 +117,7 @@ def half_results(app: LaunchedApp, job_id: int, models_before: int) -> list[str]
         count = app.sql(f"select count(*) from {table} where {column} = ?", job_id)[0][0]  # noqa: S608
         if count:
             found.append(f"{count} {table} row(s)")
-    if app.sql("select count(*) from models_modelpackage")[0][0] != models_before:
+    if app.sql("select count(*) from dlmodels_modelpackage")[0][0] != models_before:
         found.append("a model package")
     if (app.data_dir / "jobs" / str(job_id)).exists():
         found.append(f"jobs/{job_id}/")
@@ -156,7 +156,7 @@ def main() -> int:
                 tally = {"failed": 0, "retried": 0, "early": 0}
                 leftovers: list[str] = []
                 for _ in range(args.kills):
-                    models_before = app.sql("select count(*) from models_modelpackage")[0][0]
+                    models_before = app.sql("select count(*) from dlmodels_modelpackage")[0][0]
                     job_id = start()
                     app.wait(job_id, done=("running", "succeeded", "failed"))
                     time.sleep(rng.uniform(0, window * 0.8))
