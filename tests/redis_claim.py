@@ -27,12 +27,3 @@ def claim_redis_db(url: str) -> None:
         )
     client.set(MARKER, "1")
 
-
-def flush_claimed(url: str) -> None:
-    """Empty a database this suite claimed (the marker stays)."""
-    import redis
-
-    claim_redis_db(url)
-    client = redis.Redis.from_url(url)
-    client.flushdb()
-    client.set(MARKER, "1")

