@@ -8,5 +8,7 @@ class ModelsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import jobkinds
+        from .training import weights
 
         jobkinds.register()
+        weights.configure()

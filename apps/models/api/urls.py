@@ -2,6 +2,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from ..training.api import training_start, weights_collection
 from .packages import ModelPackageViewSet, package_image
 
 router = SimpleRouter()
@@ -9,5 +10,7 @@ router.register("models", ModelPackageViewSet, basename="model")
 
 urlpatterns: list = [
     path("models/<int:pk>/files/<path:name>", package_image, name="model-file"),
+    path("training/start/", training_start, name="training-start"),
+    path("weights/", weights_collection, name="weights"),
     *router.urls,
 ]

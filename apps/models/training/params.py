@@ -103,6 +103,7 @@ def _pretrained(params: dict[str, Any], user: Any, spec: Any, backbone: str | No
 def clean_train_params(params: dict[str, Any], ctx: Any) -> dict[str, Any]:
     from backend.engine.nets.catalog import arch_spec
     from backend.engine.training.data import check_format
+    from backend.engine.training.recipes import training_backbone
 
     if not isinstance(params, dict):
         raise InvalidInput("params: must be an object.")
@@ -128,14 +129,15 @@ def clean_train_params(params: dict[str, Any], ctx: Any) -> dict[str, Any]:
     cleaned: dict[str, Any] = {"in_dataset": dataset.pk, "model_type": spec.name}
     if params.get("pretrained_model") is not None:
         cleaned["pretrained_model"], backbone = _pretrained(params, ctx.user, spec, backbone, dataset.band_count)
-    cleaned["backbone_model"] = backbone or spec.default_backbone
+    cleaned["backbone_model"] = backbone or training_backbone(spec)
     cleaned["max_epochs"] = _int(params, "max_epochs", 20, 1, MAX_EPOCHS)
     cleaned["batch_size"] = _int(params, "batch_size", 4, 1, MAX_BATCH)
     cleaned["learning_rate"] = _float(params, "learning_rate", None, 0.0, 1.0, open_low=True)
     cleaned["validation_percentage"] = _float(params, "validation_percentage", 10.0, 0.0, 99.0)
     cleaned["stop_training"] = _bool(params, "stop_training", True)
     cleaned["patience"] = _int(params, "patience", 5, 1, MAX_EPOCHS)
-    cleaned["freeze_backbone_epochs"] = _int(params, "freeze_backbone_epochs", 0, 0, MAX_EPOCHS)
+    # None: the recipe's (a pretrained backbone is frozen for the first epoch)
+    cleaned["freeze_backbone_epochs"] = _int(params, "freeze_backbone_epochs", None, 0, MAX_EPOCHS)
     schedule = params.get("schedule", "one_cycle")
     if schedule not in SCHEDULES:
         raise _bad("schedule", f"must be one of {', '.join(SCHEDULES)}.")

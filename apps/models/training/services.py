@@ -25,7 +25,8 @@ def _finite(value: Any) -> Any:
 
 def _epoch_row(report: Any) -> dict[str, Any]:
     return _finite({"epoch": report.epoch, "train_loss": report.train_loss, "valid_loss": report.valid_loss,
-                    "metrics": dict(report.metrics), "lr": report.lr, "seconds": round(report.seconds, 2)})
+                    "metrics": dict(report.metrics), "lr": report.lr, "seconds": round(report.seconds, 2),
+                    "events": list(report.events)})
 
 
 def _device(processor_type: str) -> str:
@@ -39,7 +40,7 @@ def _device(processor_type: str) -> str:
     return "cuda"
 
 
-def _pretrained_source(package_id: int, freeze: int) -> Any:
+def _pretrained_source(package_id: int, freeze: int | None) -> Any:
     from apps.models.models import ModelPackage
     from apps.models.packages.services import model_extracted_dir
     from backend.engine.dlpk.emd import parse_emd
@@ -50,7 +51,7 @@ def _pretrained_source(package_id: int, freeze: int) -> Any:
         raise EngineInputError("the model package to fine-tune from was deleted; pick another one")
     folder = model_extracted_dir(package)
     emd = parse_emd((folder / package.emd_name).read_bytes())
-    return PretrainedSource(model_dir=folder, emd=emd, freeze_backbone_epochs=freeze or None)
+    return PretrainedSource(model_dir=folder, emd=emd, freeze_backbone_epochs=freeze)
 
 
 def run_training(ctx: JobContext) -> dict[str, Any]:
@@ -62,6 +63,7 @@ def run_training(ctx: JobContext) -> dict[str, Any]:
     from backend.engine.training import EpochReport, TrainConfig, train
 
     from .params import safe_folder_name
+    from .weights import start_for
 
     p = ctx.params
     dataset = Dataset.objects.filter(pk=p["in_dataset"]).first()
@@ -73,14 +75,16 @@ def run_training(ctx: JobContext) -> dict[str, Any]:
         max_epochs=p["max_epochs"], batch_size=p["batch_size"], learning_rate=p.get("learning_rate"),
         validation_percentage=p["validation_percentage"], stop_training=p["stop_training"],
         patience=p.get("patience", 5), chip_size=p.get("chip_size"), device=_device(p["processor_type"]),  # type: ignore[arg-type]
-        freeze_backbone_epochs=p.get("freeze_backbone_epochs", 0), schedule=p.get("schedule", "one_cycle"),
+        freeze_backbone_epochs=p.get("freeze_backbone_epochs"), schedule=p.get("schedule", "one_cycle"),
     )
     pretrained = None
     if p.get("pretrained_model") is not None:
-        pretrained = _pretrained_source(p["pretrained_model"], p.get("freeze_backbone_epochs", 0))
+        pretrained = _pretrained_source(p["pretrained_model"], p.get("freeze_backbone_epochs"))
         ctx.log(f"Fine-tuning from model package {p['pretrained_model']}")
     ctx.log(f"Training {config.model_type} ({config.backbone}) on {len(folder.samples)} chips "
             f"from dataset {dataset.name!r} on {config.device}")
+    start = start_for(config.model_type, config.backbone, p.get("pretrained_model"))
+    ctx.log(f"Starting weights: {start['summary']}" + (f" ({start['advice']})" if start["advice"] else ""))
 
     history: list[dict[str, Any]] = []
 
@@ -92,6 +96,8 @@ def run_training(ctx: JobContext) -> dict[str, Any]:
                          "history": history[-HISTORY_SENT:]})
         valid = "-" if row["valid_loss"] is None else f"{row['valid_loss']:.4f}"
         ctx.log(f"Epoch {row['epoch']}: train loss {row['train_loss']}, valid loss {valid}, {row['metrics']}")
+        for event in report.events:
+            ctx.log(event)
 
     started = time.monotonic()
     result = train(config, folder, Path(ctx.work_dir) / "train", progress=ctx.progress,

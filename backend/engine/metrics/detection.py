@@ -75,6 +75,8 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def mask_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """[N,M] IoU of boolean masks [N,H,W] and [M,H,W]."""
+    if len(a) == 0 or len(b) == 0:  # reshape(0, -1) cannot infer the pixel count
+        return np.zeros((len(a), len(b)), dtype=np.float64)
     fa = np.asarray(a, dtype=bool).reshape(len(a), -1).astype(np.float32)
     fb = np.asarray(b, dtype=bool).reshape(len(b), -1).astype(np.float32)
     inter = fa @ fb.T
@@ -125,6 +127,8 @@ def _class_aps(
 
     metric.update([entry(p, True) for p in predictions], [entry(t, False) for t in targets])
     result = metric.compute()
+    if "precision" not in result:  # nothing predicted in any image: no curves at all
+        return {}
     # precision: [T, R, K, A, M]; K follows result["classes"], A=0 is area "all", M=-1 the largest cap.
     precision = result["precision"].numpy()
     observed = [int(c) for c in result["classes"].reshape(-1).tolist()]

@@ -1,9 +1,10 @@
-"""Backbone helpers: local ImageNet checkpoints and first-convolution adaptation.
+"""Backbone helpers: ImageNet starting weights and first-convolution adaptation.
 
-Nothing is ever downloaded. When torchvision's ImageNet checkpoint for a backbone already sits
-in the local torch hub cache ($TORCH_HOME/hub/checkpoints), builders pass torchvision's weight
-enum so torchvision loads that file (it only downloads when the file is missing, and we checked
-it is there). Otherwise the backbone starts from random initialisation.
+Where starting weights come from is decided in `weights.resolve` (the weights cache, a
+registry package, or a download on first use that the training job triggers through
+`weights.ensure_local` before building). Builders here only ever load files already on this
+machine: torchvision's weight enum is passed only when its file sits in the cache (torch hub
+dir), so torchvision loads it and never downloads.
 """
 from __future__ import annotations
 
@@ -15,9 +16,11 @@ import torch
 from torch import nn
 from torchvision import models
 
+from backend.engine.nets import weights as weights_store
+
 log = logging.getLogger(__name__)
 
-# torchvision's ImageNet weight enums per backbone; V1 first (the layout torchvision's detection
+# torchvision's ImageNet weight enums per backbone; V1 (the layout torchvision's detection
 # builders and arcgis.learn use).
 _WEIGHT_ENUMS: dict[str, Any] = {
     "resnet18": models.ResNet18_Weights,
@@ -30,38 +33,30 @@ _WEIGHT_ENUMS: dict[str, Any] = {
 
 
 def hub_checkpoint_dir() -> Path:
-    return Path(torch.hub.get_dir()) / "checkpoints"
+    return weights_store.checkpoint_dir()
 
 
 def local_imagenet_weights(backbone: str) -> Any | None:
-    """torchvision's weight enum for `backbone` when its file is cached locally, else None."""
+    """torchvision's weight enum for `backbone` when its file is in the cache, else None."""
     enum = _WEIGHT_ENUMS.get(backbone)
     if enum is None:
         return None
-    folder = hub_checkpoint_dir()
-    for member in enum:
-        if (folder / member.url.rsplit("/", 1)[1]).is_file():
-            return member
+    member = enum.IMAGENET1K_V1
+    if (hub_checkpoint_dir() / str(member.url).rsplit("/", 1)[1]).is_file():
+        return member
     return None
 
 
 def backbone_checkpoint(backbone: str) -> Path | None:
-    """Path of the cached ImageNet checkpoint used for `backbone`, or None (random init)."""
-    weights = local_imagenet_weights(backbone)
-    if weights is None:
-        return None
-    return hub_checkpoint_dir() / str(weights.url).rsplit("/", 1)[1]
+    """The ImageNet checkpoint file on this machine for `backbone`, or None (random init)."""
+    local = weights_store.local_path(backbone)
+    return local[0] if local is not None else None
 
 
 def describe_backbone_init(backbone: str, use_pretrained: bool = True) -> str:
     """One line for the training log: where the backbone's starting weights come from."""
-    path = backbone_checkpoint(backbone) if use_pretrained else None
-    if path is None:
-        return (
-            f"no ImageNet checkpoint for {backbone} in {hub_checkpoint_dir()}: "
-            "the backbone starts from scratch"
-        )
-    return f"{backbone} backbone starts from the ImageNet checkpoint {path}"
+    start = weights_store.resolve(backbone, use_pretrained)
+    return f"{start.summary}; {start.advice}" if start.advice else start.summary
 
 
 def adapt_first_conv(model: nn.Module, in_channels: int) -> None:

@@ -69,6 +69,8 @@ BACKBONE_ALIASES = {
     "mobilenet_v3_large_fpn": "mobilenet_v3_large",
     "mobilenetv3_large": "mobilenet_v3_large",
     "mobilenet_v3": "mobilenet_v3_large",
+    "efficientnet-lite0": "efficientnet_lite0",
+    "tf_efficientnet_lite0": "efficientnet_lite0",
 }
 
 _RESNETS = ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152")
@@ -80,7 +82,7 @@ ARCHS: dict[str, ArchSpec] = {
             name="FasterRCNN",
             model_type="ObjectDetection",
             family=OBJECT_DETECTION,
-            backbones=("resnet50", "mobilenet_v3_large"),
+            backbones=("resnet50", "mobilenet_v3_large", "efficientnet_lite0"),
             default_backbone="resnet50",
             model_configuration="_model_extension_inferencing",
             inference_function="ArcGISObjectDetector.py",

@@ -24,13 +24,16 @@ class TrainConfig:
     patience: int = 5  # epochs without improvement before early stopping
     chip_size: int | None = None  # None: the export's chip size; otherwise chips are resized
     device: Literal["cpu", "cuda"] = "cpu"
-    freeze_backbone_epochs: int = 0
+    freeze_backbone_epochs: int | None = None  # None: the recipe's (1 for a pretrained detector)
     schedule: Literal["one_cycle", "cosine"] = "one_cycle"
     num_workers: int = 0
     seed: int = 42  # validation split and augmentation
-    lr_find_steps: int = 100
-    weight_decay: float = 1e-2
+    lr_find_steps: int = 24  # an epoch of a few hundred chips; recipes bound the result
+    weight_decay: float | None = None  # None: the architecture's recipe
     show_results_count: int = 4  # validation chips drawn in show_results.png
+    pretrained_backbone: bool = True  # False: random start even when ImageNet weights exist
+    time_budget_s: float | None = None  # stop starting epochs (and fit the schedule) within this
+    max_rollbacks: int = 3  # divergences recovered from before the run fails
 
     def validate(self) -> None:
         if not self.out_name or any(c in self.out_name for c in '/\\:*?"<>|') or self.out_name in (".", ".."):
@@ -47,12 +50,14 @@ class TrainConfig:
             raise EngineInputError("chip_size must be at least 32 pixels")
         if self.device not in ("cpu", "cuda"):
             raise EngineInputError('device must be "cpu" or "cuda"')
-        if self.freeze_backbone_epochs < 0:
+        if self.freeze_backbone_epochs is not None and self.freeze_backbone_epochs < 0:
             raise EngineInputError("freeze_backbone_epochs must not be negative")
         if self.schedule not in ("one_cycle", "cosine"):
             raise EngineInputError('schedule must be "one_cycle" or "cosine"')
         if self.num_workers < 0 or self.patience < 1 or self.lr_find_steps < 5:
             raise EngineInputError("num_workers >= 0, patience >= 1 and lr_find_steps >= 5")
+        if self.time_budget_s is not None and self.time_budget_s <= 0:
+            raise EngineInputError("time_budget_s must be positive")
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,7 @@ class EpochReport:
     metrics: dict[str, float]  # e.g. {"mAP50": .., "mAP50_95": ..} or {"accuracy": .., "mIoU": ..}
     lr: float  # learning rate at the end of the epoch
     seconds: float = 0.0
+    events: tuple[str, ...] = ()  # what the guard did this epoch (rollbacks, LR cuts)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ import contextlib
 import copy
 import math
 import shutil
+import statistics
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,7 +18,7 @@ from torch.utils.data import DataLoader
 
 from backend.engine.chips.reader import TrainingFolder
 from backend.engine.errors import Cancelled, EngineInputError
-from backend.engine.nets.backbones import describe_backbone_init
+from backend.engine.nets import weights as weights_store
 from backend.engine.nets.build import build_model
 from backend.engine.nets.heads import backbone_of
 from backend.engine.training import emd_writer
@@ -30,9 +31,12 @@ from backend.engine.training.data import (
     split_indices,
 )
 from backend.engine.training.finetune import load_pretrained
+from backend.engine.training.guard import Diverged, Guard, score_of
 from backend.engine.training.lr_finder import find_lr
 from backend.engine.training.package import characteristics_dir, write_package
 from backend.engine.training.plots import lr_finder_plot
+from backend.engine.training.recipes import Recipe, clip_lr, recipe_for
+from backend.engine.training.schedule import Schedule
 from backend.engine.training.setup import RunSetup, run_setup
 from backend.engine.training.tasks import Evaluation, evaluate, to_device, training_loss
 from backend.engine.types import Progress, ShouldStop, never_stop, no_progress
@@ -95,6 +99,7 @@ class _Trainer:
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.cuda)
         self.done = 0
         self.total = 1
+        self.t0 = time.monotonic()
 
     # --- set-up ------------------------------------------------------------------------------
 
@@ -103,19 +108,40 @@ class _Trainer:
             return torch.autocast("cuda", dtype=torch.float16)
         return contextlib.nullcontext()
 
+    def _start(self) -> weights_store.Start:
+        """Where the backbone starts; downloads torchvision's file first when that is the plan."""
+        backbone = self.setup.backbone
+        start = weights_store.resolve(backbone, self.config.pretrained_backbone)
+        if start.kind == "download":
+            def on_bytes(done: int, total: int) -> None:
+                size = f"{done / 1e6:.0f}/{total / 1e6:.0f} MB" if total else f"{done / 1e6:.0f} MB"
+                self.progress(0, self.total, f"downloading the ImageNet weights of {backbone}: {size}")
+                self._check_stop()
+
+            try:
+                weights_store.ensure_downloaded(backbone, on_bytes)
+            except EngineInputError as exc:
+                self.progress(0, self.total, f"{exc}; {backbone} starts from random weights")
+            start = weights_store.resolve(backbone, self.config.pretrained_backbone)
+        return start
+
     def _model(self) -> nn.Module:
+        start = self._start()
+        self.start_info = start
         torch.manual_seed(self.config.seed)
         mean, std = self.setup.scaling.detector_mean_std()
         model = build_model(
             self.spec.name, self.setup.backbone, len(self.folder.classes), self.setup.bands,
             self.setup.chip_size, image_mean=mean, image_std=std,
+            pretrained_backbone=start.pretrained,
         )
         if self.pretrained is not None:
             values = tuple(c.value for c in self.folder.classes)
             report = load_pretrained(model, self.spec, values, self.pretrained)
             self.progress(0, self.total, report.message())
         else:
-            self.progress(0, self.total, describe_backbone_init(self.setup.backbone))
+            text = f"{start.summary}; {start.advice}" if start.advice else start.summary
+            self.progress(0, self.total, text)
         return model.to(self.device)
 
     def _loaders(self) -> tuple[DataLoader[Any], DataLoader[Any] | None]:
@@ -160,10 +186,15 @@ class _Trainer:
         with self.autocast():
             loss = training_loss(self.family, self.model, images, targets)
         self.optimizer.zero_grad(set_to_none=True)
+        value = loss.detach()
+        if not bool(torch.isfinite(value)):
+            raise Diverged(float(value))
         self.scaler.scale(loss).backward()  # type: ignore[no-untyped-call]
+        self.scaler.unscale_(self.optimizer)
+        nn.utils.clip_grad_norm_(self.params, self.recipe.clip_norm)
         self.scaler.step(self.optimizer)
         self.scaler.update()
-        return loss.detach()
+        return value
 
     def _find_lr(self, loader: DataLoader[Any], offset: int) -> float:
         def batches() -> Iterator[tuple[Any, Any]]:
@@ -173,10 +204,20 @@ class _Trainer:
             self.progress(offset + done, self.total, f"finding a learning rate ({done}/{total})")
             self._check_stop()
 
+        def step(images: Any, targets: Any) -> torch.Tensor:
+            try:
+                return self._step(images, targets)
+            except Diverged as exc:
+                return torch.tensor(exc.loss)
+
         self.model.train()
-        result = find_lr(self.model, self.optimizer, batches, self._step, self.config.lr_find_steps, on_step)
+        result = find_lr(self.model, self.optimizer, batches, step, self.config.lr_find_steps, on_step)
         lr_finder_plot(result, characteristics_dir(self.model_dir) / "lr_finder.png")
-        return result.suggestion
+        lr = clip_lr(self.recipe, result.suggestion)
+        if lr != result.suggestion:
+            self.progress(offset, self.total, f"LR test suggested {result.suggestion:.2e}; using "
+                          f"{lr:.2e}, the nearest rate {self.spec.name} trains well with")
+        return lr
 
     def _set_frozen(self, frozen: bool) -> None:
         for p in self.backbone_params:
@@ -196,15 +237,6 @@ class _Trainer:
             if isinstance(module, _BatchNorm) and module.momentum is not None:
                 module.momentum = max(module.momentum, floor)
 
-    def _scheduler(self, lr: float, steps: int) -> torch.optim.lr_scheduler.LRScheduler:
-        for group in self.optimizer.param_groups:
-            group["lr"] = lr
-        if self.config.schedule == "cosine":
-            return torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=max(steps, 1))
-        return torch.optim.lr_scheduler.OneCycleLR(
-            self.optimizer, max_lr=lr, total_steps=max(steps, 1), pct_start=0.3
-        )
-
     # --- the run -----------------------------------------------------------------------------
 
     def run(self) -> TrainResult:
@@ -216,8 +248,11 @@ class _Trainer:
         lr_steps = config.lr_find_steps if config.learning_rate is None else 0
         self.total = lr_steps + config.max_epochs * batches + 1
         self.model = self._model()
-        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=1e-3, weight_decay=config.weight_decay)
-        self.backbone_params = list(backbone_of(self.spec.name, self.model).parameters())
+        self.recipe: Recipe = recipe_for(self.spec, self.start_info.pretrained or self.pretrained is not None)
+        decay = config.weight_decay if config.weight_decay is not None else self.recipe.weight_decay
+        self.params = [p for p in self.model.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.AdamW(self.params, lr=self.recipe.lr, weight_decay=decay)
+        self.backbone_params = [p for p in backbone_of(self.spec.name, self.model).parameters() if p.requires_grad]
         self.trainable = {id(p): p.requires_grad for p in self.model.parameters()}
         try:
             lr = config.learning_rate or self._find_lr(train_loader, 0)
@@ -228,32 +263,58 @@ class _Trainer:
                 "(or chip_size)"
             ) from None
 
+    def _freeze_epochs(self) -> int:
+        if self.pretrained is not None and self.pretrained.freeze_backbone_epochs is not None:
+            return self.pretrained.freeze_backbone_epochs
+        if self.config.freeze_backbone_epochs is not None:
+            return self.config.freeze_backbone_epochs
+        started_trained = self.start_info.pretrained or self.pretrained is not None
+        return self.recipe.freeze_epochs if started_trained else 0
+
+    def _planned_epochs(self, epoch: int, epoch_seconds: float) -> int:
+        """Epochs that fit the time budget (max_epochs without one), counting `epoch` done."""
+        budget = self.config.time_budget_s
+        if budget is None or epoch_seconds <= 0:
+            return self.config.max_epochs
+        left = budget - (time.monotonic() - self.t0)
+        return max(epoch, min(self.config.max_epochs, epoch + int(left // epoch_seconds)))
+
     def _epochs(
         self, train_loader: DataLoader[Any], valid_loader: DataLoader[Any] | None,
         lr: float, offset: int, batches: int,
     ) -> TrainResult:
         config = self.config
-        freeze = config.freeze_backbone_epochs
-        if self.pretrained is not None and self.pretrained.freeze_backbone_epochs is not None:
-            freeze = self.pretrained.freeze_backbone_epochs
-        scheduler = self._scheduler(lr, config.max_epochs * batches)
+        freeze = self._freeze_epochs()
+        planned = config.max_epochs
+        schedule = Schedule(self.optimizer, lr, planned * batches, config.schedule)
+        self.schedule = schedule
         self._adapt_batchnorm(batches)
+        guard = Guard(self.model, self.optimizer, config.max_rollbacks)
         history: list[EpochReport] = []
-        best_loss, best_epoch = math.inf, 0
-        best_state: dict[str, torch.Tensor] | None = None
         best_eval: Evaluation | None = None
+        best_loss = math.inf
         self.done = offset
         started = time.monotonic()
-        for epoch in range(1, config.max_epochs + 1):
+        epoch = 0
+        while epoch < planned:
+            epoch += 1
             epoch_start = time.monotonic()
             self._set_frozen(epoch <= freeze)
-            train_loss = self._train_epoch(train_loader, scheduler, epoch, batches, started)
+            events: list[str] = []
+            try:
+                train_loss = self._train_epoch(train_loader, schedule, epoch, batches, started)
+            except Diverged as exc:
+                train_loss = exc.loss
             evaluation = None
-            if valid_loader is not None:
+            if valid_loader is not None and math.isfinite(train_loss):
                 evaluation = evaluate(
                     self.family, self.model, valid_loader, self.device, self.autocast,
                     self.class_names, config.show_results_count, self.should_stop,
                 )
+            monitored = evaluation.loss if evaluation else train_loss
+            if guard.exploded(train_loss, monitored):
+                events.append(guard.roll_back(epoch, monitored if math.isfinite(train_loss) else train_loss, schedule))
+                self.progress(self.done, self.total, events[-1])
             report = EpochReport(
                 epoch=epoch,
                 train_loss=train_loss,
@@ -261,54 +322,59 @@ class _Trainer:
                 metrics=evaluation.metrics if evaluation else {},
                 lr=float(self.optimizer.param_groups[0]["lr"]),
                 seconds=time.monotonic() - epoch_start,
+                events=tuple(events),
             )
             history.append(report)
             if self.on_epoch is not None:
                 self.on_epoch(report)
-            monitored = report.valid_loss if report.valid_loss is not None else train_loss
-            if not math.isfinite(monitored):
-                raise EngineInputError(
-                    f"training diverged (loss {monitored}) at epoch {epoch}; lower learning_rate"
-                )
-            if monitored < best_loss:
-                best_loss, best_epoch, best_eval = monitored, epoch, evaluation
-                best_state = {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
-            elif config.stop_training and epoch - best_epoch >= config.patience:
+            planned = self._planned_epochs(epoch, statistics.mean(r.seconds for r in history))
+            schedule.set_total(planned * batches)
+            self.total = offset + planned * batches + 1
+            if events:
+                continue
+            if guard.keep_if_best(epoch, score_of(report.metrics, monitored), train_loss):
+                best_eval, best_loss = evaluation, monitored
+            elif config.stop_training and epoch - guard.best_epoch >= config.patience:
                 break
-        assert best_state is not None
-        self.model.load_state_dict(best_state)
+        if guard.best_epoch == 0:
+            raise EngineInputError("training diverged in every epoch; lower learning_rate or batch_size")
+        self.model.load_state_dict(guard.best_state)
         self._set_frozen(False)
-        return self._finish(history, best_epoch, best_loss, best_eval, lr, valid_loader is not None)
+        return self._finish(history, guard.best_epoch, best_loss, best_eval, lr, valid_loader is not None)
 
     def _train_epoch(
-        self, loader: DataLoader[Any], scheduler: torch.optim.lr_scheduler.LRScheduler,
-        epoch: int, batches: int, started: float,
+        self, loader: DataLoader[Any], schedule: Schedule, epoch: int, batches: int, started: float,
     ) -> float:
         self.model.train()
         self.train_set.set_epoch(epoch)
         total = torch.zeros((), device=self.device)
         count = 0
         last_message, text = 0.0, ""
-        epochs = self.config.max_epochs
         start_done = self.done
+        epoch_start = time.monotonic()
         for b, (images, targets) in enumerate(loader, 1):
             self._check_stop()
-            loss = self._step(images, targets)
-            scheduler.step()
+            try:
+                loss = self._step(images, targets)
+            except Diverged:
+                self.done = start_done + batches
+                raise
+            schedule.step()
             total += loss
             count += 1
             self.done += 1
             now = time.monotonic()
+            if epoch == 1 and b == min(5, batches) and self.config.time_budget_s is not None:
+                # a first guess at how many epochs fit, so warm-up is not planned for max_epochs
+                guess = (now - epoch_start) / b * batches * 1.15
+                schedule.set_total(self._planned_epochs(0, guess) * batches)
             if now - last_message >= MESSAGE_INTERVAL_S or b == batches:
                 last_message = now
                 mean = float(total) / count
-                if not math.isfinite(mean):
-                    raise EngineInputError(
-                        f"training diverged (loss {mean}) at epoch {epoch}; lower learning_rate"
-                    )
                 per_batch = (now - started) / max(self.done - start_done + (epoch - 1) * batches, 1)
                 eta = per_batch * (self.total - 1 - self.done)
-                text = f"epoch {epoch}/{epochs}, batch {b}/{batches}, loss {mean:.4f}, ETA {_duration(eta)}"
+                epochs = max(1, (self.total - 1) // max(batches, 1))
+                text = f"epoch {epoch}/~{epochs}, batch {b}/{batches}, loss {mean:.4f}, ETA {_duration(eta)}"
             self.progress(self.done, self.total, text)
         return float(total) / max(count, 1)
 

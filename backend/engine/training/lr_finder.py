@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
-START_LR = 1e-7
+START_LR = 1e-6  # below this nothing trains; fewer steps wasted on CPU
 END_LR = 1.0
 MIN_SUGGESTION = 1e-6
 MAX_SUGGESTION = 1e-2

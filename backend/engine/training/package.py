@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,22 @@ def characteristics_dir(model_dir: Path) -> Path:
     return model_dir / CHARACTERISTICS
 
 
+def write_history(history: Sequence[EpochReport], path: Path) -> None:
+    """Every epoch's losses, metrics and learning rate, and what the guard did (rollbacks)."""
+    rows = [
+        {"epoch": r.epoch, "train_loss": _json_float(r.train_loss), "valid_loss": _json_float(r.valid_loss),
+         "metrics": {k: _json_float(v) for k, v in r.metrics.items()}, "lr": r.lr,
+         "seconds": round(r.seconds, 2), "events": list(r.events)}
+        for r in history
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"epochs": rows}, indent=1) + "\n", encoding="utf-8")
+
+
+def _json_float(value: float | None) -> float | None:
+    return value if value is None or math.isfinite(value) else None
+
+
 def write_package(
     model_dir: Path,
     out_name: str,
@@ -45,6 +62,7 @@ def write_package(
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     torch.save(state, model_dir / f"{out_name}.pth")
     loss_graph(history, characteristics_dir(model_dir) / "loss_graph.png")
+    write_history(history, characteristics_dir(model_dir) / "history.json")
     show_results(
         examples, family, class_names, characteristics_dir(model_dir) / "show_results.png", class_colors
     )

@@ -12,6 +12,7 @@ from backend.engine.nets.normalization import InputScaling, scaling_from_band_st
 from backend.engine.training.config import PretrainedSource, TrainConfig
 from backend.engine.training.data import check_format
 from backend.engine.training.finetune import check_compatible
+from backend.engine.training.recipes import training_backbone
 
 STATS_SAMPLE_LIMIT = 500  # chips read to compute band statistics when the export has none
 
@@ -57,7 +58,7 @@ def run_setup(config: TrainConfig, folder: TrainingFolder, pretrained: Pretraine
     config.validate()
     spec = arch_spec(config.model_type)
     default = pretrained.emd.backbone_name if pretrained is not None else None
-    backbone = spec.check_backbone(config.backbone or default or spec.default_backbone)
+    backbone = spec.check_backbone(config.backbone or default or training_backbone(spec))
     check_format(spec.family, spec.name, folder.metadata_format)
     if not folder.classes:
         raise EngineInputError("the training data defines no classes")

@@ -4,7 +4,7 @@ import type { Job } from "../api/types";
 
 /** Model types by the dataset formats they train on, with their backbones (first: default). */
 export const ARCHITECTURES: { name: string; formats: string[]; backbones: string[] }[] = [
-  { name: "FasterRCNN", formats: ["PASCAL_VOC_rectangles", "KITTI_rectangles", "COCO"], backbones: ["resnet50", "mobilenet_v3_large"] },
+  { name: "FasterRCNN", formats: ["PASCAL_VOC_rectangles", "KITTI_rectangles", "COCO"], backbones: ["efficientnet_lite0", "resnet50", "mobilenet_v3_large"] },
   { name: "RetinaNet", formats: ["PASCAL_VOC_rectangles", "KITTI_rectangles", "COCO"], backbones: ["resnet50"] },
   { name: "SingleShotDetector", formats: ["PASCAL_VOC_rectangles", "KITTI_rectangles", "COCO"], backbones: ["mobilenet_v3_large"] },
   { name: "MaskRCNN", formats: ["RCNN_Masks", "COCO"], backbones: ["resnet50", "resnet101", "resnet152"] },
@@ -47,4 +47,20 @@ export function epochHistory(job: Job): EpochRow[] {
 
 export function startTraining(api: ApiClient, projectId: number, params: TrainParams): Promise<Job> {
   return api.http.request<Job>("/api/jobs/", { method: "POST", body: { kind: "train_model", project: projectId, params } });
+}
+
+/** Which starting weights a model will get (GET /api/training/start/). */
+export interface TrainingStart {
+  backbone: string;
+  kind: "cache" | "package" | "download" | "random";
+  pretrained: boolean;
+  summary: string;
+  advice: string;
+}
+
+export function trainingStart(api: ApiClient, modelType: string, backbone: string, pretrained: string): Promise<TrainingStart> {
+  const q = new URLSearchParams({ model_type: modelType });
+  if (backbone) q.set("backbone_model", backbone);
+  if (pretrained) q.set("pretrained_model", pretrained);
+  return api.http.request<TrainingStart>(`/api/training/start/?${q.toString()}`);
 }

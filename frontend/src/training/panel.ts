@@ -9,7 +9,7 @@ import { ModelsApi, type ModelPackage } from "../models/api";
 import { registerProjectPanel, type ProjectContext } from "../panels/registry";
 import { h, replace, setNotice } from "../ui/dom";
 import { progressBar } from "../ui/progress";
-import { ARCHITECTURES, epochHistory, startTraining, type EpochRow, type TrainParams } from "./api";
+import { ARCHITECTURES, epochHistory, startTraining, trainingStart, type EpochRow, type TrainParams } from "./api";
 import { lossChart } from "./chart";
 
 function message(err: unknown): string {
@@ -65,7 +65,8 @@ function mountTrainPanel(container: HTMLElement, ctx: ProjectContext): () => voi
   const validation = h("input", { type: "number", min: 0, max: 99, value: "10", testid: "train-validation" });
   const stop = h("input", { type: "checkbox", checked: true, testid: "train-stop" });
   const pretrained = h("select", { testid: "train-pretrained" }, h("option", { value: "" }, "None (train from scratch)"));
-  const freeze = h("input", { type: "number", min: 0, max: 1000, value: "0", testid: "train-freeze" });
+  const freeze = h("input", { type: "number", min: 0, max: 1000, value: "", placeholder: "auto", testid: "train-freeze" });
+  const startInfo = h("p", { class: "small train-start", testid: "train-start" });
   const processor = h("select", { testid: "train-processor" }, h("option", { value: "CPU" }, "CPU"), h("option", { value: "GPU" }, "GPU"));
   const outName = h("input", { type: "text", maxlength: 200, placeholder: "Model name", testid: "train-out-name" });
   const submit = h("button", { type: "submit", class: "btn btn-primary", testid: "train-submit" }, "Train");
@@ -75,7 +76,25 @@ function mountTrainPanel(container: HTMLElement, ctx: ProjectContext): () => voi
   function fillBackbones(): void {
     const arch = ARCHITECTURES.find((a) => a.name === modelType.value);
     replace(backbone, (arch?.backbones ?? []).map((b) => h("option", { value: b }, b)));
+    void showStart();
   }
+  // Which starting weights the model will get (pretrained from where, or random), before it starts.
+  let startSeq = 0;
+  async function showStart(): Promise<void> {
+    if (!modelType.value) return;
+    const seq = ++startSeq;
+    try {
+      const start = await trainingStart(ctx.api, modelType.value, backbone.value, pretrained.value);
+      if (seq !== startSeq) return;
+      startInfo.className = `small train-start ${start.pretrained ? "train-start-ok" : "train-start-warn"}`;
+      replace(startInfo, h("strong", {}, start.pretrained ? "Pretrained start: " : "Random start: "), start.summary,
+        start.advice ? h("span", { class: "muted" }, ` — ${start.advice}`) : null);
+    } catch (err) {
+      if (seq === startSeq) replace(startInfo, message(err));
+    }
+  }
+  backbone.addEventListener("change", () => void showStart());
+  pretrained.addEventListener("change", () => void showStart());
   function fillModelTypes(): void {
     const chosen = datasets.find((d) => d.id === Number(dataset.value));
     const fits = ARCHITECTURES.filter((a) => !chosen || a.formats.includes(chosen.metadata_format));
@@ -91,13 +110,14 @@ function mountTrainPanel(container: HTMLElement, ctx: ProjectContext): () => voi
     field("Training dataset", dataset),
     field("Model type", modelType),
     field("Backbone", backbone),
+    startInfo,
     h("div", { class: "row" }, field("Max epochs", epochs), field("Batch size", batch)),
     h("label", { class: "train-check" }, findLr, " Find the learning rate for me"),
     field("Learning rate", lr),
     field("Validation %", validation),
     h("label", { class: "train-check" }, stop, " Stop when the model stops improving"),
     field("Fine-tune from", pretrained, "A model package of the same architecture and bands"),
-    field("Freeze backbone for (epochs)", freeze),
+    field("Freeze backbone for (epochs)", freeze, "Empty: 1 epoch when the backbone starts pretrained"),
     field("Processor", processor),
     field("Output model name", outName),
     notice,
@@ -158,7 +178,7 @@ function mountTrainPanel(container: HTMLElement, ctx: ProjectContext): () => voi
       validation_percentage: Number(validation.value),
       stop_training: stop.checked,
       pretrained_model: pretrained.value ? Number(pretrained.value) : undefined,
-      freeze_backbone_epochs: Number(freeze.value) || 0,
+      freeze_backbone_epochs: freeze.value === "" ? undefined : Number(freeze.value),
       processor_type: processor.value === "GPU" ? "GPU" : "CPU",
       out_name: outName.value.trim() || undefined,
     };
@@ -183,6 +203,7 @@ function mountTrainPanel(container: HTMLElement, ctx: ProjectContext): () => voi
       fillModelTypes();
       if (restore(modelType, chosen.modelType)) fillBackbones();
       restore(backbone, chosen.backbone);
+      void showStart();
       submit.disabled = !ctx.canEdit || datasets.length === 0;
       if (!datasets.length) setNotice(notice, "Export training data first (Training data panel).", "info");
       else if (notice.classList.contains("notice-info")) setNotice(notice, "");

@@ -1,4 +1,4 @@
-"""Local ImageNet checkpoints (never downloaded) and first-convolution adaptation."""
+"""Cached ImageNet checkpoints and first-convolution adaptation."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -25,7 +25,7 @@ def test_cached_checkpoint_is_loaded_and_reported(empty_torch_hub: Path) -> None
     assert backbone_checkpoint("resnet18") is None
     state = _fake_imagenet_resnet18(empty_torch_hub)
     assert backbone_checkpoint("resnet18") == empty_torch_hub / "checkpoints" / "resnet18-f37072fd.pth"
-    assert "starts from the ImageNet checkpoint" in describe_backbone_init("resnet18")
+    assert "starts from its ImageNet weights (the weights cache" in describe_backbone_init("resnet18")
     model = build_model("FeatureClassifier", "resnet18", 2, 3, 64)
     assert torch.equal(model.state_dict()["0.0.weight"], state["conv1.weight"])
     assert torch.equal(model.state_dict()["0.4.0.conv1.weight"], state["layer1.0.conv1.weight"])

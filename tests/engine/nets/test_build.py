@@ -103,4 +103,4 @@ def test_aliases() -> None:
 
 
 def test_without_a_cached_checkpoint_training_starts_from_scratch() -> None:
-    assert "starts from scratch" in describe_backbone_init("resnet50")
+    assert "starts from random weights" in describe_backbone_init("resnet50")

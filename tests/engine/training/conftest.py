@@ -1,4 +1,4 @@
-"""Shared set-up: few threads, and an empty torch hub so no cached checkpoint is ever used."""
+"""Shared set-up: few threads, an empty torch hub (no cached checkpoint is used) and no downloads."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,6 +13,7 @@ torch.set_num_threads(2)
 def empty_torch_hub(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
     hub = tmp_path_factory.mktemp("torch_home") / "hub"
     monkeypatch.setattr(torch.hub, "_hub_dir", str(hub))
+    monkeypatch.setenv("RASTERLAB_OFFLINE", "1")  # no test ever downloads
     return hub
 
 
