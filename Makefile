@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # load torchvision); take the registry's matched torch + torchvision pair, which runs on CPU too.
 PIP := $(VENV)/bin/pip --isolated --disable-pip-version-check
 
-.PHONY: venv frontend frontend-test run test test-embedded e2e worker lint bench-tiles
+.PHONY: venv frontend frontend-test run test test-embedded e2e worker lint bench-tiles arcgis-check
 
 venv: $(VENV)/.installed
 
@@ -46,3 +46,7 @@ lint: venv
 
 bench-tiles: venv
 	$(PY) bench/tiles.py
+
+# Exports and packages through Esri's arcgis.learn (not in CI; see scripts/arcgis_check/run).
+arcgis-check: venv
+	scripts/arcgis_check/run
