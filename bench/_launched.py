@@ -72,13 +72,13 @@ class LaunchedApp:
         return int(response.json()["id"])
 
     def wait(self, job_id: int, timeout: float = 3600, done: tuple[str, ...] = ("succeeded", "failed", "cancelled"),
-             ) -> dict[str, Any]:
+             poll: float = 1.0) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             job: dict[str, Any] = self.api.get(f"/api/jobs/{job_id}/").json()
             if job["status"] in done:
                 return job
-            time.sleep(1)
+            time.sleep(poll)
         raise TimeoutError(f"job {job_id} still {job['status']} after {timeout} s")
 
     def sql(self, query: str, *args: Any) -> list[tuple[Any, ...]]:

@@ -30,6 +30,22 @@ SHARED = ROOT.parent / "shared" / "data"
 BIG = SHARED / "YELL_crop2.tif" if (SHARED / "YELL_crop2.tif").exists() else DATA / "OSBS_029.tif"
 
 
+def make_huge_raster(path: Path, size: int = 6000) -> Path:
+    """A GeoTIFF whose ingest takes long enough to be killed part-way (written window by window)."""
+    import numpy as np
+    import rasterio
+    from rasterio.transform import from_origin
+
+    profile = {"driver": "GTiff", "width": size, "height": size, "count": 3, "dtype": "uint8", "crs": "EPSG:32617",
+               "transform": from_origin(400000, 3300000, 0.5, 0.5), "tiled": True}
+    rng = np.random.default_rng(0)
+    with rasterio.open(path, "w", **profile) as dst:
+        for row in range(0, size, 500):
+            dst.write(rng.integers(0, 255, (3, min(500, size - row), size), dtype=np.uint8),
+                      window=((row, min(row + 500, size)), (0, size)))
+    return path
+
+
 class Setup:
     def __init__(self, app: LaunchedApp) -> None:
         self.app = app
@@ -38,10 +54,12 @@ class Setup:
         self.raster = api.get(f"/api/rasters/?project={self.project}").json()["results"][0]["id"]
         layers = api.get(f"/api/layers/?project={self.project}").json()["results"]
         self.labels = next(layer["id"] for layer in layers if layer["name"] == "Labels")
-        with open(DATA / "OSBS_029.4326.geojson", "rb") as fh:
-            api.post(f"/api/layers/{self.labels}/import/", files={"file": fh},
-                     data={"class_field": "label"}).raise_for_status()
+        for labels in (DATA / "OSBS_029.4326.geojson", BIG.with_suffix(".4326.geojson")):
+            with open(labels, "rb") as fh:
+                api.post(f"/api/layers/{self.labels}/import/", files={"file": fh},
+                         data={"class_field": "label"}).raise_for_status()
         self.big = self.upload(BIG)
+        self.huge = make_huge_raster(app.data_dir.parent / f"{app.data_dir.name}-huge.tif")
         self.datasets = {fmt: self.export(fmt, size) for fmt, size in
                          (("PASCAL_VOC_rectangles", 128), ("Labeled_Tiles", 64), ("Classified_Tiles", 128))}
         self.models = {
@@ -88,15 +106,15 @@ def cases(s: Setup) -> dict[str, Callable[[], int]]:
     app, project = s.app, s.project
 
     def ingest() -> int:
-        with open(BIG, "rb") as fh:
+        with open(s.huge, "rb") as fh:
             raster = app.api.post("/api/rasters/", files={"file": fh}, data={"project": str(project)}).json()
         return int(app.sql("select ingest_job_id from labeling_raster where id = ?", raster["id"])[0][0])
 
     infer = {"in_raster": s.big, "arguments": {"batch_size": 4, "threshold": 0.1}, "out_name": "faults"}
     return {
         "ingest_raster": ingest,
-        "export_training_data": lambda: app.job("export_training_data", project,
-                                                s.export_params("PASCAL_VOC_rectangles", 64)),
+        "export_training_data": lambda: app.job("export_training_data", project, {
+            **s.export_params("PASCAL_VOC_rectangles", 64), "in_rasters": [s.big], "stride_x": 32, "stride_y": 32}),
         "train_model": lambda: app.job("train_model", project,
                                        s.train_params("PASCAL_VOC_rectangles", "FasterRCNN", "mobilenet_v3_large")),
         "detect_objects": lambda: app.job("detect_objects", project, {**infer, "in_model": s.models["detector"]}),
@@ -158,7 +176,7 @@ def main() -> int:
                 for _ in range(args.kills):
                     models_before = app.sql("select count(*) from dlmodels_modelpackage")[0][0]
                     job_id = start()
-                    app.wait(job_id, done=("running", "succeeded", "failed"))
+                    app.wait(job_id, done=("running", "succeeded", "failed"), poll=0.1)
                     time.sleep(rng.uniform(0, window * 0.8))
                     horses = app.work_horses()
                     for pid in horses:
@@ -177,6 +195,7 @@ def main() -> int:
                       f"{tally['early']} | {len(leftovers)} {leftovers[:3]}", flush=True)
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
+        (data_dir.parent / f"{data_dir.name}-huge.tif").unlink(missing_ok=True)
     return 0
 
 
