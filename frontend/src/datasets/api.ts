@@ -73,6 +73,8 @@ export interface ExportParams {
   crop_mode?: "FIXED_SIZE" | "BOUNDING_BOX";
   blacken_around_feature?: boolean;
   out_name?: string;
+  /** Only features a reviewer accepted. */
+  only_accepted?: boolean;
 }
 
 export class DatasetsApi {

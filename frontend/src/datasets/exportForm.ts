@@ -45,6 +45,7 @@ export function exportForm(projectId: number, datasets: DatasetsApi, onStarted: 
   const cellSize = numberInput("export-cell-size", "", { min: 0, step: "any", placeholder: "native" });
   const chipFormat = h("select", { testid: "export-chip-format" }, CHIP_FORMATS.map((f) => h("option", { value: f }, f)));
   const noFeature = checkbox("export-nofeature", false);
+  const onlyAccepted = checkbox("export-accepted-only", false);
   const overlap = numberInput("export-min-overlap", 0, { min: 0, max: 1, step: 0.05 });
   const rotation = numberInput("export-rotation", 0, { min: 0, max: 359, step: 1 });
   const cropMode = h("select", { testid: "export-crop-mode" }, h("option", { value: "FIXED_SIZE" }, "Fixed size"), h("option", { value: "BOUNDING_BOX" }, "Bounding box"));
@@ -86,6 +87,7 @@ export function exportForm(projectId: number, datasets: DatasetsApi, onStarted: 
     h("div", { class: "pair" }, field("Min. polygon overlap", overlap, "0..1: drop label parts covering less of their feature."), field("Rotation angle (°)", rotation, "> 0 adds rotated copies of each chip.")),
     labeledOptions,
     h("label", { class: "check" }, noFeature, "Also export chips without features"),
+    h("label", { class: "check", title: "Labels a reviewer accepted in the Labels tab; others are left out" }, onlyAccepted, "Only reviewed and accepted labels"),
     field("Dataset name", name),
     notice,
     h("div", { class: "row" }, submit),
@@ -115,6 +117,7 @@ export function exportForm(projectId: number, datasets: DatasetsApi, onStarted: 
       params.blacken_around_feature = blacken.checked;
     }
     if (name.value.trim()) params.out_name = name.value.trim();
+    if (onlyAccepted.checked) params.only_accepted = true;
     setNotice(notice, "");
     submit.disabled = true;
     datasets

@@ -203,6 +203,21 @@ export class Editor {
     return true;
   }
 
+  /** Accept or reject the selected features ("" clears the review); editors and owners review. */
+  reviewSelected(status: "accepted" | "rejected" | ""): boolean {
+    const features = this.selected().filter((f) => f.getId() !== undefined && (propsOf(f)?.review_status ?? "") !== status);
+    if (!this.enabled || features.length === 0) return false;
+    for (const f of features) {
+      const id = f.getId() as number;
+      this.enqueue(id, async () => {
+        const saved = await this.o.api.update(this.o.labels.layer.id, id, versionOf(f) ?? 0, { properties: { review_status: status } });
+        this.applyOwn(saved);
+        this.o.onState();
+      }, f);
+    }
+    return true;
+  }
+
   async undo(): Promise<void> {
     const entry = this.undoStack.pop();
     this.o.onState();

@@ -5,7 +5,7 @@
  *
  * Keys while the panel is shown: 1-9 pick a class (and reclassify the selection), V select,
  * R rectangle, C circle, P polygon, F freehand, O point, B buffered point, Del/Backspace delete the
- * selection, Esc cancel, Ctrl+Z undo.
+ * selection, A accept / X reject the selection (review), Esc cancel, Ctrl+Z undo.
  */
 import "./labeling.css";
 import type Feature from "ol/Feature";
@@ -18,12 +18,14 @@ import { toLonLat } from "ol/proj";
 import { registerProjectPanel, type ProjectContext } from "../panels/registry";
 import { connectionBadge } from "../ui/connection";
 import { append, h, replace, setNotice } from "../ui/dom";
+import { lonLatBoundsToExtent } from "../map/map";
 import { LabelsApi } from "./api";
 import { classEditor, classPicker } from "./classes";
 import { Editor, type Tool } from "./editing";
 import { LabelMap } from "./mapLayers";
 import { gridOf, type PixelGrid } from "./shapes";
 import { LayerLive } from "./sync";
+import { reviewBox } from "./review";
 import { labelTable } from "./table";
 import type { ApiFeature, Layer, PresenceUser } from "./types";
 
@@ -70,7 +72,7 @@ function mountLabelingPanel(container: HTMLElement, ctx: ProjectContext): () => 
   const badge = connectionBadge();
   badge.el.dataset.testid = "labels-connection";
   const presence = h("div", { class: "presence", testid: "labels-presence" });
-  const zoomBtn = h("button", { type: "button", class: "btn btn-small", testid: "labels-zoom", title: "Zoom to the labels loaded" }, "Zoom to labels");
+  const zoomBtn = h("button", { type: "button", class: "btn btn-small", testid: "labels-zoom", title: "Zoom to the whole layer" }, "Zoom to labels");
 
   // --- tools
   const toolButtons = new Map<Tool, HTMLButtonElement>();
@@ -122,6 +124,7 @@ function mountLabelingPanel(container: HTMLElement, ctx: ProjectContext): () => 
   });
 
   const table = labelTable((feature) => session?.editor.selectAndZoom(feature));
+  const reviews = reviewBox(ctx.canEdit, (status) => session?.editor.reviewSelected(status), () => session && renderExportLinks(session.layer));
 
   // --- classes, import / export
   const editor = ctx.canEdit
@@ -151,6 +154,7 @@ function mountLabelingPanel(container: HTMLElement, ctx: ProjectContext): () => 
     h("div", { class: "panel-section" }, ctx.canEdit ? h("div", {}, tools, toolOptions) : h("p", { class: "muted small" }, "You can view these labels; editors and owners edit them."), banner, notice),
     h("div", { class: "panel-section" }, h("div", { class: "section-head" }, h("h3", {}, "Classes"), total), picker.el),
     h("div", { class: "panel-section" }, table.el),
+    h("div", { class: "panel-section", testid: "labels-review" }, h("h3", {}, "Review"), reviews.el),
     editor && h("details", { class: "panel-section" }, h("summary", {}, "Edit classes"), editor.el),
     h(
       "details",
@@ -172,6 +176,7 @@ function mountLabelingPanel(container: HTMLElement, ctx: ProjectContext): () => 
     for (const [tool, btn] of toolButtons) btn.classList.toggle("active", s?.editor.tool === tool);
     undoBtn.disabled = !s?.editor.canUndo;
     deleteBtn.disabled = !s || s.editor.selected().length === 0;
+    reviews.setSelection(s ? s.editor.selected().length : 0);
     renderTable();
   }
 
@@ -208,6 +213,8 @@ function mountLabelingPanel(container: HTMLElement, ctx: ProjectContext): () => 
       api.getLayer(s.layer.id).then((layer) => {
         if (session !== s) return;
         s.counts = countsOf(layer);
+        s.layer.extent = layer.extent;
+        reviews.render(layer);
         renderCounts();
       }, () => undefined);
     }, 1500);
@@ -323,17 +330,32 @@ function mountLabelingPanel(container: HTMLElement, ctx: ProjectContext): () => 
     session = s;
     badge.set(live.state);
     confidenceRow.hidden = layer.kind === "labels";
-    replace(
-      exportLinks,
-      h("a", { href: api.exportUrl(layer.id, "geojson"), download: "", testid: "labels-export-geojson" }, "GeoJSON"),
-      h("a", { href: api.exportUrl(layer.id, "gpkg"), download: "", testid: "labels-export-gpkg" }, "GeoPackage"),
-    );
+    renderExportLinks(layer);
+    reviews.render(layer);
     container.dataset.layerId = String(layer.id);
     renderCounts();
     refreshState();
   }
 
+  function renderExportLinks(layer: Layer): void {
+    const q = reviews.exportQuery();
+    replace(
+      exportLinks,
+      h("a", { href: api.exportUrl(layer.id, "geojson") + q, download: "", testid: "labels-export-geojson" }, "GeoJSON"),
+      h("a", { href: api.exportUrl(layer.id, "gpkg") + q, download: "", testid: "labels-export-gpkg" }, "GeoPackage"),
+    );
+  }
+
   zoomBtn.addEventListener("click", () => {
+    const s = session;
+    if (!s) return;
+    // The whole layer, from the server's extent (the map holds only what is in view).
+    api.getLayer(s.layer.id).then((layer) => {
+      if (layer.extent) ctx.map.getView().fit(lonLatBoundsToExtent(layer.extent), { padding: [48, 48, 48, 48], maxZoom: 20, duration: 250 });
+      else fitLoaded();
+    }, fitLoaded);
+  });
+  function fitLoaded(): void {
     const features = session?.labels.source.getFeatures() ?? [];
     const extent = createEmpty();
     for (const f of features) {
@@ -341,7 +363,7 @@ function mountLabelingPanel(container: HTMLElement, ctx: ProjectContext): () => 
       if (g) extend(extent, g.getExtent());
     }
     if (!isEmpty(extent)) ctx.map.getView().fit(extent, { padding: [48, 48, 48, 48], maxZoom: 20, duration: 250 });
-  });
+  }
 
   layerSelect.addEventListener("change", () => {
     const id = Number(layerSelect.value);
@@ -369,6 +391,8 @@ function mountLabelingPanel(container: HTMLElement, ctx: ProjectContext): () => 
     } else if (e.key === "Delete" || e.key === "Backspace") {
       e.preventDefault();
       s.editor.deleteSelected();
+    } else if ((e.key === "a" || e.key === "x") && s.editor.selected().length) {
+      s.editor.reviewSelected(e.key === "a" ? "accepted" : "rejected");
     } else if (e.key === "Escape") {
       s.editor.cancel();
       banner.hidden = true;

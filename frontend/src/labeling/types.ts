@@ -16,6 +16,20 @@ export interface Layer {
   updated_at: string;
   /** Only from GET /api/layers/{id}/: class value (as a string) -> feature count. */
   class_counts?: Record<string, number>;
+  /** Only from GET /api/layers/{id}/: [w, s, e, n] (EPSG:4326) of all features, null when empty. */
+  extent?: [number, number, number, number] | null;
+  review_counts?: Record<ReviewStatus, number>;
+  user_counts?: UserCounts[];
+}
+
+export type ReviewStatus = "unreviewed" | "accepted" | "rejected";
+
+export interface UserCounts {
+  user: string | null;
+  labels: number;
+  accepted: number;
+  rejected: number;
+  reviewed: number;
 }
 
 export interface FeatureProperties {
