@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from apps.jobs.services import job_start
@@ -16,6 +15,7 @@ from backend.engine.errors import EngineInputError
 from backend.engine.raster.inspect import RasterLimits, inspect_raster
 
 from .classes import validate_classes
+from .members import find_user, invite_user
 from .models import Membership, Project, Raster
 from .permissions import require_role
 from .storage import raster_dir, raster_source_path
@@ -63,16 +63,24 @@ def project_delete(*, user: Any, project: Project) -> None:
         shutil.rmtree(raster_dir(raster_id), ignore_errors=True)
 
 
-def member_set(*, user: Any, project: Project, username: str, role: str) -> Membership:
+def member_set(*, user: Any, project: Project, username: str, role: str, invite: bool = False) -> Membership:
+    """Add a member (by username or e-mail) or change their role. With ``invite``, an e-mail without
+    an account gets one; its one-time password is on ``membership.invited_password``."""
     require_role(user, project.pk, admin=True)
     if role not in Membership.Role.values:
         raise InvalidInput(f"role: must be one of {', '.join(Membership.Role.values)}.")
-    member = get_user_model().objects.filter(username=username).first()
-    if member is None:
-        raise InvalidInput(f"username: no user named {username!r}.")
     with transaction.atomic():
+        member = find_user(username)
+        password = None
+        if member is None and invite and "@" in username:
+            member, password = invite_user(username.strip())
+        if member is None:
+            hint = " Tick “invite” to make them an account." if "@" in username else \
+                " Give an existing username, or an e-mail address to invite."
+            raise InvalidInput(f"username: no user named {username!r}.{hint}")
         membership, _ = Membership.objects.update_or_create(project=project, user=member, defaults={"role": role})
         _ensure_an_owner(project)
+    membership.invited_password = password  # type: ignore[attr-defined]
     return membership
 
 

@@ -29,6 +29,13 @@ CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("RASTERLAB_CSRF_TRUSTED_ORIGIN
 DATA_DIR = Path(os.environ.get("RASTERLAB_DATA_DIR") or BASE_DIR / "var").resolve()
 MAX_UPLOAD_MB = int(os.environ.get("RASTERLAB_MAX_UPLOAD_MB", "2048"))
 MAX_MODEL_UPLOAD_MB = int(os.environ.get("RASTERLAB_MAX_MODEL_UPLOAD_MB", "1024"))
+# The map's optional basemap: an XYZ tile URL ("" for none); the browser tries one tile first.
+BASEMAP_URL = os.environ.get("RASTERLAB_BASEMAP_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+BASEMAP_ATTRIBUTION = os.environ.get(
+    "RASTERLAB_BASEMAP_ATTRIBUTION",
+    '© <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors' if "openstreetmap.org"
+    in BASEMAP_URL else "",
+)
 # A raster upload may declare at most this many pixels (width x height), and expand at most this
 # many times (pixel bytes / file bytes, above 1 GiB of pixels): sparse "bomb" GeoTIFFs are refused.
 MAX_RASTER_PIXELS = int(os.environ.get("RASTERLAB_MAX_RASTER_PIXELS", "4000000000"))

@@ -23,11 +23,17 @@ class ProjectSerializer(serializers.ModelSerializer):
 
 
 class MemberSerializer(serializers.Serializer):
-    username = serializers.CharField()
+    username = serializers.CharField(help_text="A username, or an e-mail address of an account")
     role = serializers.ChoiceField(choices=Membership.Role.choices, required=False)
+    invite = serializers.BooleanField(required=False, default=False,
+                                      help_text="Make an account for an e-mail that has none (answer has its password)")
 
     def to_representation(self, membership: Membership) -> dict[str, Any]:
-        return {"username": membership.user.get_username(), "role": membership.role}
+        body = {"username": membership.user.get_username(), "role": membership.role, "email": membership.user.email}
+        password = getattr(membership, "invited_password", None)
+        if password:
+            body["password"] = password  # shown once, to the owner who invited
+        return body
 
 
 class RasterUploadSerializer(serializers.Serializer):

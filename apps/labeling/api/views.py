@@ -65,7 +65,8 @@ class ProjectViewSet(viewsets.GenericViewSet):
         if request.method == "POST":
             membership = services.member_set(user=request.user, project=project,
                                              username=data.validated_data["username"],
-                                             role=data.validated_data.get("role", "viewer"))
+                                             role=data.validated_data.get("role", "viewer"),
+                                             invite=data.validated_data.get("invite", False))
             return Response(MemberSerializer(membership).data, status=status.HTTP_201_CREATED)
         services.member_remove(user=request.user, project=project, username=data.validated_data["username"])
         return Response(status=status.HTTP_204_NO_CONTENT)
