@@ -130,7 +130,15 @@ def run_variant(name: str, folder: Any, args: argparse.Namespace, strip: Path, t
     cpu = time.process_time()
     load_before = os.getloadavg()[0]
     messages: list[str] = []
-    result = train(config, folder, out, on_epoch=reports.append,
+    threads = torch.get_num_threads()
+    clock = (lambda: time.process_time() / threads) if args.clock == "cpu" else time.monotonic
+
+    def on_epoch(r: EpochReport) -> None:
+        reports.append(r)
+        print(f"  [{name}] epoch {r.epoch}: train {r.train_loss:.3f} valid {r.valid_loss} {r.metrics} "
+              f"lr {r.lr:.1e} {r.seconds:.0f}s {' '.join(r.events)}", flush=True)
+
+    result = train(config, folder, out, on_epoch=on_epoch, clock=clock,
                    progress=lambda d, t, m: messages.append(m) if m and not m.startswith("epoch") else None)
     minutes = (time.monotonic() - started) / 60
     cpu_share = (time.process_time() - cpu) / 60 / minutes
@@ -157,6 +165,9 @@ def main() -> None:
     parser.add_argument("--max-epochs", type=int, default=200)
     parser.add_argument("--lr", type=float, default=None, help="default: the LR test, as in the Train panel")
     parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                        help="budget clock: wall time, or CPU time / threads (what an idle machine "
+                             "would take; for a machine shared with other work)")
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     args = parser.parse_args()
     if args.threads:
@@ -166,7 +177,7 @@ def main() -> None:
         truth = strip_truth(args.data, top, src.height)
     folder = export(args.data, train_tif)
     print(f"YELL_crop2: {len(folder.samples)} training chips of {CHIP} px (stride {STRIDE}) above row {top}; "
-          f"held-out strip rows {top}.. with {len(truth.boxes)} crowns; budget {args.minutes} min per variant; "
+          f"held-out strip rows {top}.. with {len(truth.boxes)} crowns; budget {args.minutes} min ({args.clock} clock) per variant; "
           f"{torch.get_num_threads()} torch threads, {os.cpu_count()} CPUs")
     for name in args.variants.split(","):
         print(run_variant(name, folder, args, strip, truth), flush=True)

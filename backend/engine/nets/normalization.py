@@ -5,6 +5,12 @@ Anything else (more or fewer bands, other data types) uses per-band statistics f
 training export: `unit` = (x - min)/(max - min), `normalized` = (unit - scaled_mean)/scaled_std.
 Detectors take `unit` inputs and normalise inside with `detector_mean_std()`; the other
 families take `normalized` inputs.
+
+This is the one definition of a chip's pixels for training (training.data) and inference
+(TorchPredictor.prepare): NoData pixels are raw 0 in both (the inference reader zero-fills
+them; training chips keep the raster's NoData value, which the dataset sets to 0), and `unit`
+values are clipped to 0..1, so values outside the training statistics (NoData 65535 or -9999,
+a saturated sensor) cannot become extreme inputs.
 """
 from __future__ import annotations
 
@@ -49,7 +55,7 @@ class InputScaling:
             return x / 255.0
         lo = self._column(self.band_min, x)
         span = self._column([max(hi - lo_, 1e-6) for lo_, hi in zip(self.band_min, self.band_max)], x)
-        return (x - lo) / span
+        return ((x - lo) / span).clamp_(0.0, 1.0)
 
     def normalized(self, x: torch.Tensor) -> torch.Tensor:
         """[B,bands,H,W] raw values -> zero-mean, unit-std float inputs."""

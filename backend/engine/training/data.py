@@ -10,13 +10,17 @@ Images are float tensors already scaled: 0..1 for detectors, normalised for the 
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import rasterio
 import torch
 import torch.nn.functional as F
+from rasterio.enums import ColorInterp
+from rasterio.errors import NotGeoreferencedWarning
 from torch.utils.data import Dataset
 
 from backend.engine.chips import reader
@@ -99,7 +103,7 @@ class ChipDataset(Dataset[tuple[torch.Tensor, Any]]):
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, Any]:
         sample = self.samples[i]
-        raw = torch.from_numpy(np.ascontiguousarray(reader.read_chip(sample)).astype(np.float32))
+        raw = torch.from_numpy(read_chip_zero_filled(sample))
         image = self._scale(raw)
         target = self._target(sample, image.shape[-2], image.shape[-1])
         image, target = self._resize(image, target)
@@ -195,6 +199,20 @@ class ChipDataset(Dataset[tuple[torch.Tensor, Any]]):
         elif target.ndim == 2:
             target = d.image(target)
         return image.contiguous(), target
+
+
+def read_chip_zero_filled(sample: Any) -> np.ndarray:
+    """[bands,H,W] float32 chip with NoData pixels set to 0, as the inference reader fills them
+    (nets.normalization: one definition of a chip's pixels). A pixel is NoData when every band
+    is (GDAL's dataset mask), like the inference reader's validity rule."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        with rasterio.open(sample.image_path) as src:
+            data = src.read().astype(np.float32)
+            if src.nodata is not None or ColorInterp.alpha in src.colorinterp:
+                valid = src.dataset_mask() > 0
+                data[:, ~valid] = 0.0
+    return np.ascontiguousarray(data)
 
 
 def boxes_from_masks(masks: torch.Tensor) -> torch.Tensor:

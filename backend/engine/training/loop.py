@@ -52,8 +52,12 @@ def train(
     should_stop: ShouldStop = never_stop,
     on_epoch: Callable[[EpochReport], None] | None = None,
     pretrained: PretrainedSource | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> TrainResult:
     """Train `config.model_type` on an export folder and write `<out_dir>/<out_name>/`.
+
+    `config.time_budget_s` is measured with `clock` (wall time by default; the quality
+    benchmark passes CPU time / threads to measure on a shared machine).
 
     Raises EngineInputError for unusable input (before writing anything) and Cancelled when
     `should_stop()` turns true (checked before every batch); in both cases, and on any other
@@ -67,7 +71,7 @@ def train(
     created_out_dir = not out_dir.exists()
     model_dir.mkdir(parents=True, exist_ok=True)
     try:
-        return _Trainer(config, folder, setup, model_dir, progress, should_stop, on_epoch, pretrained).run()
+        return _Trainer(config, folder, setup, model_dir, progress, should_stop, on_epoch, pretrained, clock).run()
     except BaseException:
         shutil.rmtree(model_dir, ignore_errors=True)
         if created_out_dir:
@@ -87,6 +91,7 @@ class _Trainer:
         should_stop: ShouldStop,
         on_epoch: Callable[[EpochReport], None] | None,
         pretrained: PretrainedSource | None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config, self.folder, self.setup = config, folder, setup
         self.spec, self.device = setup.spec, setup.device
@@ -99,7 +104,9 @@ class _Trainer:
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.cuda)
         self.done = 0
         self.total = 1
-        self.t0 = time.monotonic()
+        self.clock = clock
+        self.t0 = clock()
+        self.epoch_clock: list[float] = []  # budget-clock seconds of each epoch
 
     # --- set-up ------------------------------------------------------------------------------
 
@@ -142,6 +149,10 @@ class _Trainer:
         else:
             text = f"{start.summary}; {start.advice}" if start.advice else start.summary
             self.progress(0, self.total, text)
+        if not self.cuda and self.spec.torchvision_detector:
+            # oneDNN convolutions run ~10% faster on NHWC weights (Lite0 Faster R-CNN, 256 px:
+            # 0.289 -> 0.259 CPU-s per image and step); the saved state_dict is made contiguous
+            model = model.to(memory_format=torch.channels_last)
         return model.to(self.device)
 
     def _loaders(self) -> tuple[DataLoader[Any], DataLoader[Any] | None]:
@@ -276,7 +287,7 @@ class _Trainer:
         budget = self.config.time_budget_s
         if budget is None or epoch_seconds <= 0:
             return self.config.max_epochs
-        left = budget - (time.monotonic() - self.t0)
+        left = budget - (self.clock() - self.t0)
         return max(epoch, min(self.config.max_epochs, epoch + int(left // epoch_seconds)))
 
     def _epochs(
@@ -299,6 +310,7 @@ class _Trainer:
         while epoch < planned:
             epoch += 1
             epoch_start = time.monotonic()
+            clock_start = self.clock()
             self._set_frozen(epoch <= freeze)
             events: list[str] = []
             try:
@@ -327,7 +339,8 @@ class _Trainer:
             history.append(report)
             if self.on_epoch is not None:
                 self.on_epoch(report)
-            planned = self._planned_epochs(epoch, statistics.mean(r.seconds for r in history))
+            self.epoch_clock.append(self.clock() - clock_start)
+            planned = self._planned_epochs(epoch, statistics.mean(self.epoch_clock))
             schedule.set_total(planned * batches)
             self.total = offset + planned * batches + 1
             if events:
@@ -351,7 +364,7 @@ class _Trainer:
         count = 0
         last_message, text = 0.0, ""
         start_done = self.done
-        epoch_start = time.monotonic()
+        clock_start = self.clock()
         for b, (images, targets) in enumerate(loader, 1):
             self._check_stop()
             try:
@@ -366,7 +379,7 @@ class _Trainer:
             now = time.monotonic()
             if epoch == 1 and b == min(5, batches) and self.config.time_budget_s is not None:
                 # a first guess at how many epochs fit, so warm-up is not planned for max_epochs
-                guess = (now - epoch_start) / b * batches * 1.15
+                guess = (self.clock() - clock_start) / b * batches * 1.15
                 schedule.set_total(self._planned_epochs(0, guess) * batches)
             if now - last_message >= MESSAGE_INTERVAL_S or b == batches:
                 last_message = now

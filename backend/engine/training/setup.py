@@ -1,7 +1,7 @@
 """Checks and derived settings of a training run, decided before anything is written."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
@@ -41,7 +41,9 @@ def resolve_device(name: str) -> torch.device:
 def folder_scaling(folder: TrainingFolder) -> InputScaling:
     """How chips of this export become model inputs (ImageNet for 8-bit RGB, else band stats)."""
     if folder.is_8bit_rgb:
-        return scaling_from_band_stats((), (), (), (), True)
+        # RGBA chips too: ImageNet statistics for RGB, their average for the 4th band, exactly
+        # what scaling_from_emd gives a 4-band package without NormalizationStats at inference
+        return replace(scaling_from_band_stats((), (), (), (), True), bands=folder.band_count)
     stats = folder.band_stats or band_stats_from_chips(folder.samples, limit=STATS_SAMPLE_LIMIT)
     if len(stats) != folder.band_count:
         raise EngineInputError(
