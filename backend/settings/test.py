@@ -16,6 +16,9 @@ os.environ.setdefault(
 os.environ.setdefault("RASTERLAB_JOB_STALE_AFTER_SECONDS", "6")
 os.environ.setdefault("RASTERLAB_JOB_HEARTBEAT_SECONDS", "1")
 os.environ.setdefault("RASTERLAB_JOB_PROGRESS_MIN_INTERVAL", "0.05")
+# Tests never download weights (CI has no internet): starts come from the cache or the
+# registry-installed EfficientNet-Lite0 package, else random.
+os.environ.setdefault("RASTERLAB_OFFLINE", "1")
 
 from .base import *  # noqa: E402,F401,F403
 from .base import DATABASES, DATA_DIR, INSTALLED_APPS  # noqa: E402

@@ -75,6 +75,10 @@ def fill_train_form(page: Any, dataset_id: int, epochs: int, name: str, find_lr:
     types = page.locator("[data-testid=train-model-type] option").all_inner_texts()
     assert types == ["FeatureClassifier"], types
     page.select_option("[data-testid=train-backbone]", "resnet18")
+    # before the job starts, the panel says which start the model gets and what to do about it
+    start = page.locator("[data-testid=train-start]")
+    start.filter(has_text="resnet18").wait_for()
+    assert "Random start" in start.inner_text() and "import_weights" in start.inner_text()
     page.fill("[data-testid=train-epochs-input]", str(epochs))
     page.fill("[data-testid=train-batch]", "8")
     if find_lr:  # the form's default: an LR range test before training
