@@ -1,4 +1,6 @@
-/** The page frame: top bar (brand, breadcrumb, user, logout) and the outlet pages render into. */
+/** The page frame: top bar (brand, breadcrumb, user with the account panel, logout) and the outlet
+ * pages render into. */
+import { accountPanel } from "./account/accountPanel";
 import type { ApiClient } from "./api/client";
 import type { AppConfig } from "./config";
 import { csrfToken } from "./config";
@@ -35,6 +37,8 @@ export function renderShell(root: HTMLElement, config: AppConfig, api: ApiClient
     const input = logout.querySelector<HTMLInputElement>("input[name=csrfmiddlewaretoken]");
     if (input) input.value = csrfToken(config);
   });
+  const account = accountPanel(api, config.user.username);
+  const userButton = h("button", { type: "button", class: "user user-btn", testid: "user", title: "Your account: password and API token", onclick: () => account.toggle() }, config.user.username);
   const topbar = h(
     "header",
     { class: "topbar" },
@@ -42,11 +46,11 @@ export function renderShell(root: HTMLElement, config: AppConfig, api: ApiClient
     h("nav", { class: "crumbs" }, h("a", { href: "/", "data-link": true }, "Projects"), crumb),
     h("span", { class: "spacer" }),
     status,
-    h("span", { class: "user", testid: "user" }, config.user.username),
+    userButton,
     logout,
   );
   const outlet = h("main", { class: "outlet" });
-  replace(root, topbar, outlet);
+  replace(root, topbar, account.el, outlet);
   root.classList.add("app");
   const ctx: AppContext = {
     config,

@@ -55,10 +55,11 @@ export class ApiClient {
   listMembers(projectId: number): Promise<Member[]> {
     return this.listAll<Member>(`/api/projects/${projectId}/members/`);
   }
-  addMember(projectId: number, username: string, role: Role): Promise<Member> {
+  /** Add (by username or e-mail) or re-role a member; `invite` makes an account for a new e-mail. */
+  addMember(projectId: number, username: string, role: Role, invite = false): Promise<Member> {
     return this.http.request<Member>(`/api/projects/${projectId}/members/`, {
       method: "POST",
-      body: { username, role },
+      body: { username, role, invite },
     });
   }
   removeMember(projectId: number, username: string): Promise<void> {

@@ -33,6 +33,9 @@ export interface ProjectInput {
 export interface Member {
   username: string;
   role: Role;
+  email?: string;
+  /** Only in the answer that invited a new account: its one-time password. */
+  password?: string;
 }
 
 export type RasterStatus = "processing" | "ready" | "failed";

@@ -65,25 +65,51 @@ function membersSection(ctx: ProjectContext): { el: HTMLElement; load(): void } 
       .catch((err: unknown) => setNotice(notice, message(err)));
   };
   const row = (m: Member): HTMLElement => {
-    const remove = h("button", { type: "button", class: "icon-btn danger", title: "Remove member", hidden: !isOwner || m.username === ctx.user.username }, icon("close"));
+    const self = m.username === ctx.user.username;
+    const remove = h("button", { type: "button", class: "icon-btn danger", title: `Remove ${m.username} from the project`, testid: "member-remove", hidden: !isOwner || self }, icon("close"));
     remove.addEventListener("click", () => {
       if (!window.confirm(`Remove ${m.username} from this project?`)) return;
       ctx.api.removeMember(ctx.project.id, m.username).then(load, (err: unknown) => setNotice(notice, message(err)));
     });
-    return h("tr", { testid: "member-row" }, h("td", {}, m.username), h("td", {}, h("span", { class: `badge role-${m.role}` }, m.role)), h("td", { class: "right" }, remove));
+    // Owners change roles in place; a project keeps at least one owner (the server says so).
+    const role = isOwner
+      ? h("select", { class: "role-select", testid: "member-role-select", title: "Role" }, ROLES.map((r) => h("option", { value: r, selected: r === m.role }, r)))
+      : h("span", { class: `badge role-${m.role}` }, m.role);
+    if (role instanceof HTMLSelectElement) {
+      role.addEventListener("change", () => {
+        setNotice(notice, "");
+        ctx.api.addMember(ctx.project.id, m.username, role.value as Role).then(load, (err: unknown) => {
+          setNotice(notice, message(err));
+          load();
+        });
+      });
+    }
+    return h("tr", { testid: "member-row", "data-username": m.username, "data-role": m.role },
+      h("td", {}, m.username, m.email ? h("div", { class: "muted small" }, m.email) : null), h("td", {}, role), h("td", { class: "right" }, remove));
   };
   const section = h("div", {}, h("table", { class: "grid compact", testid: "member-list" }, tbody), notice);
   if (isOwner) {
-    const username = h("input", { placeholder: "username", required: true, testid: "member-username" });
+    const username = h("input", { placeholder: "username or e-mail", required: true, testid: "member-username", "data-label": "a username or e-mail" });
     const role = h("select", { testid: "member-role" }, ROLES.map((r) => h("option", { value: r }, r)));
     role.value = "editor";
-    const form = h("form", { class: "row" }, username, role, h("button", { type: "submit", class: "btn btn-small", testid: "member-add" }, "Add / change role"));
+    const invite = h("input", { type: "checkbox", testid: "member-invite" });
+    const invited = h("p", { class: "notice notice-info", hidden: true, testid: "member-invited" });
+    const form = h("form", { class: "member-form" },
+      h("div", { class: "row" }, username, role, h("button", { type: "submit", class: "btn btn-small", testid: "member-add" }, "Add")),
+      h("label", { class: "check small", title: "For an e-mail address without an account: make one, with a one-time password to pass on" }, invite, h("span", {}, "Invite: make an account for a new e-mail")),
+      invited);
     form.addEventListener("submit", (e) => {
       e.preventDefault();
       setNotice(notice, "");
-      ctx.api.addMember(ctx.project.id, username.value.trim(), role.value as Role).then(
-        () => {
+      invited.hidden = true;
+      ctx.api.addMember(ctx.project.id, username.value.trim(), role.value as Role, invite.checked).then(
+        (m) => {
           username.value = "";
+          if (m.password) {
+            invited.textContent = `Account “${m.username}” made. Give them this one-time password (shown once): ${m.password}`;
+            invited.dataset.password = m.password;
+            invited.hidden = false;
+          }
           load();
         },
         (err: unknown) => setNotice(notice, message(err)),
