@@ -139,7 +139,7 @@ def run_variant(name: str, folder: Any, args: argparse.Namespace, strip: Path, t
               f"lr {r.lr:.1e} {r.seconds:.0f}s {' '.join(r.events)}", flush=True)
 
     result = train(config, folder, out, on_epoch=on_epoch, clock=clock,
-                   progress=lambda d, t, m: messages.append(m) if m and not m.startswith("epoch") else None)
+                   progress=lambda d, t, m: messages.append(m) if m and not m.startswith(("epoch", "finding")) else None)
     minutes = (time.monotonic() - started) / 60
     cpu_share = (time.process_time() - cpu) / 60 / minutes
     train_images = len(split_indices(len(folder.samples), config.validation_percentage, config.seed)[0])

@@ -84,6 +84,14 @@ def _copy(feature: Feature, **changes: Any) -> NewFeature | None:
     return NewFeature(geometry=geometry, **values)
 
 
+def classify_objects_args(emd: Any, arguments: dict[str, Any]) -> ClassifyObjectsArgs:
+    """The package's CropSizeFixed / BlackenAroundFeature (how its chips were cut for training)
+    under the user's arguments: a model sees objects cropped the way it learnt them."""
+    parsed = parse_emd(emd)
+    crop = {"crop_size_fixed": parsed.crop_size_fixed, "blacken_around_feature": parsed.blacken_around_feature}
+    return ClassifyObjectsArgs.from_arguments({**{k: v for k, v in crop.items() if v is not None}, **arguments})
+
+
 def classify_objects_job(ctx: JobContext) -> dict[str, Any]:
     """Classify every feature first (results to a file), then write the layer in one transaction:
     the model never runs while the database is write-locked (SQLite locks the whole file)."""
@@ -99,7 +107,7 @@ def classify_objects_job(ctx: JobContext) -> dict[str, Any]:
         for feature in _layer_features(source.pk):
             yield feature.pk, json.loads(feature.geometry)
 
-    args = ClassifyObjectsArgs.from_arguments(p["arguments"])
+    args = classify_objects_args(ModelPackage.objects.get(pk=p["in_model"]).emd, p["arguments"])
     with found_path.open("w") as out:
         for done, found in enumerate(classify_objects(raster_cog_path(p["in_raster"]), inputs(), predictor, args,
                                                       should_stop=ctx.should_stop), start=1):
