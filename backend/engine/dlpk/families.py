@@ -9,11 +9,12 @@ Families (the job kind that can use the package):
 Runnable packages:
 - written by Rasterlab: `ModelParameters.rasterlab_arch` is set (the nets/ builder name) and
   ModelName is one of the architectures above;
-- written by arcgis.learn (or Pro's legacy PyTorch built-ins) for MaskRCNN, FasterRCNN or
-  FeatureClassifier with a ResNet backbone: their weights are plain torchvision / fastai-v1
-  layouts that Rasterlab rebuilds without Esri code (esri-dlpk.md §8).
-Everything else (Keras, TensorFlow, custom Python raster functions, fastai SSD, RetinaNet,
-YOLOv3, PSPNet, UnetClassifier/DeepLab from arcgis.learn, ...) is stored but not runnable;
+- written by arcgis.learn (or Pro's legacy PyTorch built-ins) for MaskRCNN, FasterRCNN,
+  FeatureClassifier or UnetClassifier with a ResNet backbone: their weights are plain
+  torchvision / fastai-v1 layouts that Rasterlab rebuilds without Esri code (esri-dlpk.md §8).
+Everything else (Keras, TensorFlow, custom Python raster functions, ModelExtension models of
+others, fastai SSD, RetinaNet, YOLOv3, PSPNet, DeepLab from arcgis.learn, ...) is stored but
+not runnable;
 `reason` says why in words a user understands.
 """
 from __future__ import annotations
@@ -80,6 +81,8 @@ ESRI_RUNNABLE_BACKBONES: dict[str, tuple[frozenset[str], str | None]] = {
         frozenset({"resnet18", "resnet34", "resnet50", "resnet101", "resnet152"}),
         None,
     ),
+    # fastai's DynamicUnet, rebuilt key for key in nets/dynamic_unet.py
+    "UnetClassifier": (frozenset({"resnet18", "resnet34", "resnet50", "resnet101"}), "resnet34"),
 }
 
 
@@ -144,8 +147,8 @@ def _esri_family(emd: Emd, arch: str | None, type_family: str) -> FamilyInfo:
         return FamilyInfo(
             family, False,
             f"{arch} packages from ArcGIS use Esri-specific layers that Rasterlab does not "
-            "reimplement; Rasterlab runs ArcGIS MaskRCNN, FasterRCNN and FeatureClassifier "
-            "packages, or retrain this model in Rasterlab",
+            "reimplement; Rasterlab runs ArcGIS MaskRCNN, FasterRCNN, FeatureClassifier and "
+            "UnetClassifier packages, or retrain this model in Rasterlab",
             arch,
         )
     backbones, default = ESRI_RUNNABLE_BACKBONES[arch]

@@ -36,6 +36,7 @@ PRO_FUNCTIONS = "[Functions]System\\DeepLearning\\ArcGISLearn\\"
 _NATIVE: dict[str, frozenset[str]] = {
     "MaskRCNN": frozenset({"resnet50", "resnet101", "resnet152"}),
     "FeatureClassifier": frozenset({"resnet18", "resnet34", "resnet50", "resnet101", "resnet152"}),
+    "UnetClassifier": frozenset({"resnet18", "resnet34", "resnet50", "resnet101"}),  # DynamicUnet
 }
 _NATIVE_CONFIGURATION = {"MaskRCNN": "_maskrcnn_inferencing", "FeatureClassifier": "_FeatureClassifier",
                          "UnetClassifier": "_unet"}
@@ -46,7 +47,6 @@ _EXTENSION: dict[str, frozenset[str]] = {
     "RetinaNet": frozenset({"resnet50"}),
     "SingleShotDetector": frozenset({"mobilenet_v3_large"}),
     "DeepLab": frozenset({"resnet50", "resnet101"}),
-    "UnetClassifier": frozenset({"resnet18", "resnet34", "resnet50", "resnet101"}),
 }
 _PRO_FUNCTION = {
     "ObjectDetection": "ArcGISObjectDetector.py",

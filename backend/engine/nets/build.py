@@ -11,7 +11,8 @@ from backend.engine.nets.backbones import adapt_first_conv, describe_backbone_in
 from backend.engine.nets.catalog import arch_spec
 from backend.engine.nets.classifier import build_feature_classifier
 from backend.engine.nets.detection import build_detector
-from backend.engine.nets.segmentation import UnetClassifier, build_deeplab
+from backend.engine.nets.dynamic_unet import DynamicUnet
+from backend.engine.nets.segmentation import build_deeplab
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +71,8 @@ def build_model(
         model = build_detector(
             spec.name, backbone, outputs, chip_size, mean, std, pretrained_backbone
         )
-    elif spec.name == "UnetClassifier":
-        model = UnetClassifier(backbone, outputs, pretrained_backbone)
+    elif spec.name == "UnetClassifier":  # arcgis.learn's layout (fastai DynamicUnet)
+        model = DynamicUnet(backbone, outputs, chip_size, pretrained_backbone, in_channels)
     elif spec.name == "DeepLab":
         model = build_deeplab(backbone, outputs, pretrained_backbone)
     else:

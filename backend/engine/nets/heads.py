@@ -36,7 +36,7 @@ _HEADS: dict[str, tuple[ClassHead, ...]] = {
     "SingleShotDetector": (
         ClassHead(r"head\.classification_head\.module_list\.\d+\.1\.(weight|bias)", interleaved=True),
     ),
-    "UnetClassifier": (ClassHead(r"head\.(weight|bias)"),),
+    "UnetClassifier": (ClassHead(r"layers\.1[12]\.0\.(weight|bias)"),),  # the final 1x1 conv
     "DeepLab": (ClassHead(r"classifier\.4\.(weight|bias)"),),
     "FeatureClassifier": (ClassHead(r"1\.8\.(weight|bias)"),),
 }
@@ -60,7 +60,7 @@ def backbone_of(arch: str, model: nn.Module) -> nn.Module:
     if arch == "SingleShotDetector":
         return model.get_submodule("backbone.features")
     if arch == "UnetClassifier":
-        return model.get_submodule("encoder")
+        return model.get_submodule("layers.0")
     if arch == "DeepLab":
         return model.get_submodule("backbone")
     if arch == "FeatureClassifier":

@@ -21,6 +21,7 @@ from backend.engine.dlpk.emd_types import EmdClass
 from backend.engine.dlpk.families import architecture, model_family
 from backend.engine.dlpk.weights import load_state_dict
 from backend.engine.errors import EngineInputError
+from backend.engine.nets.backbones import adapt_first_conv
 from backend.engine.nets.build import build_model
 from backend.engine.nets.catalog import (
     INSTANCE_DETECTION,
@@ -31,6 +32,7 @@ from backend.engine.nets.catalog import (
 )
 from backend.engine.nets.detection import set_detector_thresholds
 from backend.engine.nets.normalization import InputScaling, scaling_from_emd
+from backend.engine.nets.segmentation import LegacyUnet
 
 
 @dataclass(frozen=True)
@@ -207,12 +209,20 @@ def band_indices(emd: Emd) -> tuple[int, ...]:
     return tuple(b if isinstance(b, int) else i for i, b in enumerate(bands))
 
 
+LEGACY_UNET = "rasterlab.UnetClassifier"
+"""ModelConfiguration of UnetClassifier packages written before the DynamicUnet layout."""
+
+
 def model_for_emd(emd: Emd) -> tuple[nn.Module, ArchSpec, InputScaling]:
     """An untrained model with the exact layout the package's weights need."""
     spec, backbone = resolve_arch(emd)
     if not emd.classes:
         raise EngineInputError("the .emd lists no Classes")
     scaling = scaling_from_emd(emd)
+    if spec.name == "UnetClassifier" and emd.model_configuration_name == LEGACY_UNET:
+        legacy = LegacyUnet(backbone, len(emd.classes) + 1, pretrained=False)
+        adapt_first_conv(legacy, len(band_indices(emd)))
+        return legacy, spec, scaling
     mean, std = scaling.detector_mean_std()
     model = build_model(
         spec.name,

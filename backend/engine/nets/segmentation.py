@@ -1,7 +1,8 @@
-"""Pixel classifiers: a U-Net on a torchvision ResNet encoder, and torchvision DeepLabv3.
+"""Pixel classifiers: torchvision DeepLabv3, and the U-Net of Rasterlab's first packages.
 
 Both return N+1 logits per pixel at the input resolution (index 0 = NoData/background).
-Our U-Net is not fastai's DynamicUnet, so its packages are ours (not arcgis.learn-loadable).
+UnetClassifier is now built as arcgis.learn's DynamicUnet (dynamic_unet.py); `LegacyUnet` only
+loads packages written before that (ModelConfiguration "rasterlab.UnetClassifier").
 """
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ class DecoderBlock(nn.Module):
         return out
 
 
-class UnetClassifier(nn.Module):
+class LegacyUnet(nn.Module):
     """U-Net: ResNet encoder (strides 2..32) and a 5-step decoder back to full resolution."""
 
     def __init__(self, backbone: str, num_outputs: int, pretrained: bool) -> None:

@@ -28,6 +28,8 @@ def _real(name: str) -> Any:
         (maskrcnn_emd(ModelParameters={}), "instance_detection", "MaskRCNN"),  # default resnet50
         (fasterrcnn_emd(), "object_detection", "FasterRCNN"),
         (feature_classifier_emd(), "object_classification", "FeatureClassifier"),
+        (unet_emd(), "pixel_classification", "UnetClassifier"),  # fastai DynamicUnet (issue 15)
+        (unet_emd(ModelParameters={}), "pixel_classification", "UnetClassifier"),  # resnet34
     ],
 )
 def test_runnable_arcgis_packages(emd: dict[str, Any], family: str, architecture: str) -> None:
@@ -73,7 +75,7 @@ def test_real_packages_that_are_not_runnable(name: str, family: str | None, reas
     ("emd", "reason"),
     [
         (ssd_emd(), "SingleShotDetector packages from ArcGIS"),
-        (unet_emd(), "UnetClassifier packages from ArcGIS"),
+        (unet_emd(ModelParameters={"backbone": "vgg16"}), "UnetClassifier with backbone vgg16"),
         (unet_emd(ModelName="PSPNetClassifier", ModelConfiguration="_psp"), "PSPNetClassifier"),
         (fasterrcnn_emd(ModelName="RetinaNet", ModelConfiguration="_RetinaNet_Inference"),
          "RetinaNet packages"),

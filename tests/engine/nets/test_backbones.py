@@ -30,7 +30,7 @@ def test_cached_checkpoint_is_loaded_and_reported(empty_torch_hub: Path) -> None
     assert torch.equal(model.state_dict()["0.0.weight"], state["conv1.weight"])
     assert torch.equal(model.state_dict()["0.4.0.conv1.weight"], state["layer1.0.conv1.weight"])
     unet = build_model("UnetClassifier", "resnet18", 2, 3, 64)
-    assert torch.equal(unet.state_dict()["encoder.layer4.1.conv2.weight"], state["layer4.1.conv2.weight"])
+    assert torch.equal(unet.state_dict()["layers.0.7.1.conv2.weight"], state["layer4.1.conv2.weight"])
     scratch = build_model("FeatureClassifier", "resnet18", 2, 3, 64, pretrained_backbone=False)
     assert not torch.equal(scratch.state_dict()["0.0.weight"], state["conv1.weight"])
 

@@ -75,3 +75,37 @@ def test_feature_classifier_pools_max_then_average() -> None:
     pool = model[1][0]
     x = torch.arange(8.0).view(1, 2, 2, 2)
     assert pool(x).flatten().tolist() == [3.0, 7.0, 1.5, 5.5]
+
+
+def test_unet_classifier_is_arcgis_learns_dynamic_unet() -> None:
+    """Key for key the state_dict arcgis.learn 2.4.4 saved for a resnet34 UnetClassifier
+    (recorded in data/arcgis_unet_resnet34_layout.json by scripts/arcgis_check, issue 15)."""
+    import json
+    from pathlib import Path
+
+    from torchvision.models import resnet34
+
+    recorded = json.loads((Path(__file__).parent / "data" / "arcgis_unet_resnet34_layout.json").read_text())
+    model = build_model("UnetClassifier", "resnet34", 2, 3, 128, pretrained_backbone=False)
+    layout = _layout(model)
+    encoder = [(k, s) for k, s in layout if k.startswith("layers.0.")]
+    names = ["conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4"]
+    expected_encoder = [
+        (f"layers.0.{names.index(k.split('.')[0])}.{k.split('.', 1)[1]}", tuple(v.shape))
+        for k, v in resnet34(weights=None).state_dict().items() if k.split(".")[0] in names
+    ]
+    assert encoder == expected_encoder and len(encoder) == recorded["encoder_keys"]
+    assert [(k, s) for k, s in layout if not k.startswith("layers.0.")] == [
+        (k, tuple(s)) for k, s in recorded["layout"]
+    ]
+
+
+def test_unet_classifier_odd_chips_and_extra_bands() -> None:
+    """fastai inserts a resize (no weights) for odd chip sizes; the last block sees the bands."""
+    model = build_model("UnetClassifier", "resnet18", 3, 4, 99, pretrained_backbone=False).eval()
+    shapes = dict(_layout(model))
+    assert shapes["layers.0.0.weight"] == (64, 4, 7, 7)
+    assert shapes["layers.11.layers.0.0.weight"] == (50, 100, 3, 3)  # 96 + 4 bands, bottleneck
+    assert shapes["layers.12.0.weight"] == (4, 100, 1, 1)
+    with torch.no_grad():
+        assert model(torch.rand(1, 4, 99, 99)).shape == (1, 4, 99, 99)

@@ -49,9 +49,21 @@ def _chips(batch: int = 2, bands: int = 3) -> np.ndarray:
     return rng.integers(0, 256, size=(batch, bands, CHIP, CHIP), dtype=np.uint8)
 
 
+def test_legacy_unet_package_still_loads(tmp_path: Path) -> None:
+    """UnetClassifier packages written before the DynamicUnet layout ("rasterlab.UnetClassifier")."""
+    from backend.engine.nets.segmentation import LegacyUnet
+
+    model = LegacyUnet("resnet18", 3, pretrained=False)
+    emd = _package(tmp_path, _emd("UnetClassifier", "ImageClassification", 2), model.state_dict())
+    predictor = load_predictor(tmp_path, emd)
+    assert predictor.segment(predictor.prepare(_chips())).shape == (2, 3, CHIP, CHIP)
+
+
 def test_pixel_classifier_package(tmp_path: Path) -> None:
     model = build_model("UnetClassifier", "resnet18", 2, 3, CHIP)
-    emd = _package(tmp_path, _emd("UnetClassifier", "ImageClassification", 2), model.state_dict())
+    emd_dict = _emd("UnetClassifier", "ImageClassification", 2, Framework="arcgis.learn.models._inferencing",
+                    ModelConfiguration="_unet")
+    emd = _package(tmp_path, emd_dict, model.state_dict())
     predictor = load_predictor(tmp_path, emd)
     assert predictor.family == "pixel_classification"
     assert predictor.chip_size == CHIP and predictor.extract_bands == (0, 1, 2)

@@ -87,7 +87,7 @@ def test_multispectral_pixel_classifier(exports: Any, tmp_path: Path) -> None:
                          max_epochs=1, batch_size=2, learning_rate=1e-3, validation_percentage=25)
     result = train(config, folder, tmp_path / "out")
     emd, predictor = _load(result, tmp_path)
-    assert emd.model_configuration == "_model_extension_inferencing" and len(emd.bands) == 4
+    assert emd.model_configuration == "_unet" and emd.model_name == "UnetClassifier" and len(emd.bands) == 4
     assert emd.imagery_type == "ms"  # what arcgis.learn needs beside NormalizationStats
     assert emd.is_multispectral is True and emd.normalization_stats is not None
     assert emd.normalization_stats.band_mean_values == (100.0, 101.0, 102.0, 103.0)

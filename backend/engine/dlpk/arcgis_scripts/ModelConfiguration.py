@@ -17,13 +17,11 @@ and normalise inside, so `transform_input*` undo the outer normalisation for the
 from functools import partial
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 DETECTORS = ("FasterRCNN", "RetinaNet", "SingleShotDetector")
-PIXEL_CLASSIFIERS = ("UnetClassifier", "DeepLab")
 DETECTIONS_PER_IMAGE = 300
 
 
@@ -53,59 +51,6 @@ def _first_conv_to(model, in_channels):
                 in_channels, module.out_channels, module.kernel_size, module.stride,
                 module.padding, module.dilation, module.groups, module.bias is not None))
             return
-
-
-class _Decoder(nn.Module):
-    def __init__(self, cin, skip, cout):
-        super().__init__()
-
-        def block(i, o):
-            return nn.Sequential(nn.Conv2d(i, o, 3, padding=1, bias=False), nn.BatchNorm2d(o),
-                                 nn.ReLU(inplace=True))
-
-        self.conv1 = block(cin + skip, cout)
-        self.conv2 = block(cout, cout)
-
-    def forward(self, x, skip):
-        size = skip.shape[-2:] if skip is not None else (x.shape[-2] * 2, x.shape[-1] * 2)
-        x = F.interpolate(x, size=size, mode="nearest")
-        if skip is not None:
-            x = torch.cat([x, skip], 1)
-        return self.conv2(self.conv1(x))
-
-
-class _RasterlabUnet(nn.Module):
-    """Rasterlab's first U-Net layout (packages written before it used fastai's DynamicUnet)."""
-
-    def __init__(self, backbone, outputs):
-        super().__init__()
-        import torchvision
-
-        encoder = getattr(torchvision.models, backbone)(weights=None)
-        del encoder.fc, encoder.avgpool
-        self.encoder = encoder
-        small = backbone in ("resnet18", "resnet34")
-        c0, c1, c2, c3, c4 = (64, 64, 128, 256, 512) if small else (64, 256, 512, 1024, 2048)
-        w = (256, 128, 64, 64, 32)
-        self.decoder = nn.ModuleList([_Decoder(c4, c3, w[0]), _Decoder(w[0], c2, w[1]),
-                                      _Decoder(w[1], c1, w[2]), _Decoder(w[2], c0, w[3]),
-                                      _Decoder(w[3], 0, w[4])])
-        self.head = nn.Conv2d(w[4], outputs, kernel_size=1)
-
-    def forward(self, x):
-        size = x.shape[-2:]
-        e = self.encoder
-        x0 = e.relu(e.bn1(e.conv1(x)))
-        x1 = e.layer1(e.maxpool(x0))
-        x2 = e.layer2(x1)
-        x3 = e.layer3(x2)
-        y = e.layer4(x3)
-        for block, skip in zip(self.decoder, (x3, x2, x1, x0, None)):
-            y = block(y, skip)
-        y = self.head(y)
-        if y.shape[-2:] != size:
-            y = F.interpolate(y, size=size, mode="bilinear", align_corners=False)
-        return y
 
 
 def _ssdlite(outputs, size, mean, std):
@@ -153,8 +98,6 @@ def build_network(emd):
     elif arch == "DeepLab":
         builder = segmentation.deeplabv3_resnet50 if backbone == "resnet50" else segmentation.deeplabv3_resnet101
         model = builder(weights=None, weights_backbone=None, num_classes=outputs, aux_loss=False)
-    elif arch == "UnetClassifier":
-        model = _RasterlabUnet(backbone, outputs)
     else:
         raise ValueError(f"RasterlabModelConfiguration cannot build {arch} with {backbone}")
     _first_conv_to(model, bands)
