@@ -11,12 +11,9 @@ from django.contrib.auth.models import AnonymousUser
 
 @database_sync_to_async
 def _user_for_token(key: str) -> Any:
-    from rest_framework.authtoken.models import Token
+    from backend.api.token_auth import user_for_token_key  # the API's rules: expiry, inactive users
 
-    try:
-        return Token.objects.select_related("user").get(key=key).user
-    except Token.DoesNotExist:
-        return AnonymousUser()
+    return user_for_token_key(key) or AnonymousUser()
 
 
 class _TokenMiddleware:

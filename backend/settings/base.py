@@ -115,6 +115,13 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"  # sessions read from Redis
 LOGIN_URL = "/accounts/login/"
+# Brute force: this many failed sign-ins for one username (ten times as many from one address)
+# lock it out (429) for the rest of a window of this many seconds (backend.api.login_throttle).
+LOGIN_MAX_FAILURES = int(os.environ.get("RASTERLAB_LOGIN_MAX_FAILURES", "10"))
+LOGIN_LOCKOUT_SECONDS = int(os.environ.get("RASTERLAB_LOGIN_LOCKOUT_SECONDS", "900"))
+# API tokens older than this many hours are refused (0: they never expire; rotate or revoke them
+# through /api/auth/token/).
+TOKEN_TTL_HOURS = float(os.environ.get("RASTERLAB_TOKEN_TTL_HOURS", "0"))
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 
@@ -138,7 +145,7 @@ FILE_UPLOAD_TEMP_DIR = str(DATA_DIR / "tmp")
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "backend.api.token_auth.ExpiringTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "backend.api.pagination.DefaultPagination",

@@ -16,7 +16,7 @@ from rest_framework.decorators import action, api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from backend.api.exceptions import InvalidInput
+from backend.api.params import query_id
 
 from ..datasets import services
 from ..datasets.archive import zip_stream
@@ -74,10 +74,7 @@ class DatasetViewSet(viewsets.GenericViewSet):
     serializer_class = DatasetSerializer
 
     def get_queryset(self):  # type: ignore[override]
-        project = self.request.query_params.get("project")
-        if project and not project.isdigit():
-            raise InvalidInput("project: must be a project id.")
-        return datasets_for(self.request.user, project=int(project) if project else None)
+        return datasets_for(self.request.user, project=query_id(self.request.query_params, "project"))
 
     @extend_schema(parameters=[OpenApiParameter("project", int)])
     def list(self, request: Request) -> Response:

@@ -30,6 +30,7 @@ from rest_framework.routers import SimpleRouter
 from rest_framework.views import APIView
 
 from backend.api.exceptions import DomainError, InvalidInput
+from backend.api.params import query_id
 from backend.api.uploads import StreamedUploadMixin
 
 from ..classes import validate_classes
@@ -73,11 +74,9 @@ class LayerViewSet(viewsets.GenericViewSet):
 
     def get_queryset(self):  # type: ignore[override]
         qs = layers_for(self.request.user)
-        project = self.request.query_params.get("project")
-        if project:
-            if not project.isdigit():
-                raise InvalidInput("project: must be a project id.")
-            qs = qs.filter(project_id=int(project))
+        project = query_id(self.request.query_params, "project")
+        if project is not None:
+            qs = qs.filter(project_id=project)
         return qs.order_by("project_id", "id")
 
     @extend_schema(parameters=[OpenApiParameter("project", int)])
@@ -304,12 +303,12 @@ router = SimpleRouter()
 router.register("layers", LayerViewSet, basename="layer")
 
 urlpatterns = [
-    path("layers/<int:layer_id>/features/", FeatureCollectionView.as_view(), name="layer-features"),
-    path("layers/<int:layer_id>/features/<int:feature_id>/", FeatureView.as_view(), name="layer-feature"),
-    re_path(r"^layers/(?P<layer_id>\d+)/tiles/(?P<z>\d+)/(?P<x>\d+)/(?P<y>\d+)\.mvt$", layer_tile,
+    path("layers/<id:layer_id>/features/", FeatureCollectionView.as_view(), name="layer-features"),
+    path("layers/<id:layer_id>/features/<id:feature_id>/", FeatureView.as_view(), name="layer-feature"),
+    re_path(r"^layers/(?P<layer_id>[^/]+)/tiles/(?P<z>\d+)/(?P<x>\d+)/(?P<y>\d+)\.mvt$", layer_tile,
             name="layer-tile"),
-    path("layers/<int:layer_id>/import/", ImportView.as_view(), name="layer-import"),
-    path("layers/<int:layer_id>/export/", ExportView.as_view(), name="layer-export"),
-    path("projects/<int:project_id>/classes/", ProjectClassesView.as_view(), name="project-classes"),
+    path("layers/<id:layer_id>/import/", ImportView.as_view(), name="layer-import"),
+    path("layers/<id:layer_id>/export/", ExportView.as_view(), name="layer-export"),
+    path("projects/<id:project_id>/classes/", ProjectClassesView.as_view(), name="project-classes"),
     *router.urls,
 ]

@@ -13,13 +13,13 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
-from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backend.api.exceptions import DomainError
+from backend.api.token_auth import ExpiringTokenAuthentication
 from backend.engine.errors import EngineInputError
 from backend.engine.raster.tiles import (
     TileNotFound, TileRequest, parse_bands, parse_rescale, render_tile, tile_exists, zoom_range,
@@ -46,7 +46,7 @@ def _authenticated_user(request: HttpRequest) -> Any:
     if request.user.is_authenticated:
         return request.user
     try:
-        found = TokenAuthentication().authenticate(Request(request))
+        found = ExpiringTokenAuthentication().authenticate(Request(request))
     except AuthenticationFailed:
         return None
     return found[0] if found else None

@@ -12,10 +12,10 @@ router.register("rasters", RasterViewSet, basename="raster")
 router.register("datasets", DatasetViewSet, basename="dataset")
 
 urlpatterns = [
-    path("rasters/<int:raster_id>/tilejson.json", TileJSONView.as_view(), name="raster-tilejson"),
-    re_path(r"^rasters/(?P<raster_id>\d+)/tiles/(?P<z>\d+)/(?P<x>\d+)/(?P<y>\d+)\.(?P<fmt>png|jpg|jpeg|webp)$",
+    path("rasters/<id:raster_id>/tilejson.json", TileJSONView.as_view(), name="raster-tilejson"),
+    re_path(r"^rasters/(?P<raster_id>[^/]+)/tiles/(?P<z>\d+)/(?P<x>\d+)/(?P<y>\d+)\.(?P<fmt>png|jpg|jpeg|webp)$",
             raster_tile, name="raster-tile"),
-    path("datasets/<int:pk>/preview/<int:n>.png", dataset_preview, name="dataset-preview"),
+    path("datasets/<id:pk>/preview/<int:n>.png", dataset_preview, name="dataset-preview"),
     *router.urls,
 ]
 urlpatterns += layer_urlpatterns

@@ -5,7 +5,7 @@ from pathlib import Path
 from django.http import FileResponse
 from django.utils.text import slugify
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from backend.api.exceptions import NotFound
+from backend.api.params import query_id
 from backend.api.uploads import StreamedUploadMixin
 
 from .. import services
@@ -78,10 +79,10 @@ class RasterViewSet(StreamedUploadMixin, viewsets.GenericViewSet):
 
     def get_queryset(self):  # type: ignore[override]
         qs = rasters_for(self.request.user)
-        if self.request.query_params.get("project"):
-            qs = qs.filter(project_id=int(self.request.query_params["project"]))
-        return qs
+        project = query_id(self.request.query_params, "project")
+        return qs if project is None else qs.filter(project_id=project)
 
+    @extend_schema(parameters=[OpenApiParameter("project", int)])
     def list(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(self.get_serializer(page, many=True).data)

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from shapely.geometry import shape
+from shapely.geometry import box, shape
 
 from backend.api.exceptions import InvalidInput
+from backend.api.params import MAX_ID
 from backend.engine.chips.params import ClassDef, ExportParams, validate_classes
 from backend.engine.errors import EngineInputError
 
@@ -65,7 +66,7 @@ def clean_export_params(params: dict[str, Any], project_id: int) -> dict[str, An
     if isinstance(raster_ids, int) and not isinstance(raster_ids, bool):
         raster_ids = [raster_ids]
     if (not isinstance(raster_ids, list) or not raster_ids or len(raster_ids) > MAX_RASTERS
-            or not all(isinstance(r, int) and not isinstance(r, bool) for r in raster_ids)):
+            or not all(isinstance(r, int) and not isinstance(r, bool) and 1 <= r <= MAX_ID for r in raster_ids)):
         raise _bad("in_rasters", f"must be a list of 1 to {MAX_RASTERS} raster ids of this project.")
     raster_ids = list(dict.fromkeys(raster_ids))
     rasters = {r.pk: r for r in Raster.objects.filter(pk__in=raster_ids, project_id=project_id)}
@@ -78,7 +79,7 @@ def clean_export_params(params: dict[str, Any], project_id: int) -> dict[str, An
 
     layer_id = params.get("in_layer")
     layer = None
-    if isinstance(layer_id, int) and not isinstance(layer_id, bool):
+    if isinstance(layer_id, int) and not isinstance(layer_id, bool) and 1 <= layer_id <= MAX_ID:
         layer = Layer.objects.filter(pk=layer_id, project_id=project_id).first()
     if layer is None:
         raise _bad("in_layer", "must be the id of a layer of this project.")
@@ -109,9 +110,15 @@ def clean_export_params(params: dict[str, Any], project_id: int) -> dict[str, An
     if params.get("processing_extent") is not None:
         cleaned["processing_extent"] = params["processing_extent"]
     try:
-        engine_params(cleaned).validate()
+        export = engine_params(cleaned)
+        export.validate()
     except EngineInputError as exc:
         raise InvalidInput(f"params.{exc}") from None
+    extent = export.processing_extent
+    if extent is not None and not any(rasters[r].bounds and extent.intersects(box(*rasters[r].bounds))
+                                     for r in raster_ids):
+        # Found now, not by the job after it ran (detection answers the same up front).
+        raise _bad("processing_extent", "does not overlap any of the in_rasters; draw it over the imagery.")
 
     classes = layer_classes(layer, project)
     if not classes:

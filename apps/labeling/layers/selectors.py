@@ -7,6 +7,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from backend.api.exceptions import InvalidInput, NotFound
+from backend.api.params import MAX_ID, query_int
 
 from ..models import DeletedFeature, Feature, Layer
 from ..permissions import visible_project_ids
@@ -28,6 +29,9 @@ def feature_get(layer: Layer, feature_id: int) -> Feature:
     if feature is None:
         raise NotFound(f"Feature {feature_id} not found in this layer (deleted?).")
     return feature
+
+
+MAX_LIMIT = 1_000_000  # features in one answer; a larger limit is a client error
 
 
 @dataclass(frozen=True)
@@ -57,15 +61,14 @@ class FeatureFilter:
             values = tuple(int(v) for v in query.get("class_value", "").split(",") if v.strip())
         except ValueError:
             raise InvalidInput("class_value: must be an integer class value (or several, comma separated).") from None
+        if any(abs(v) >= 2**31 for v in values):
+            raise InvalidInput("class_value: a class value is a whole number below 2147483648.")
         min_conf = _number(query, "min_confidence", float)
-        since = _number(query, "since", int)
-        limit = _number(query, "limit", int)
+        # Bounded here: a value past the database's integers would fail the query (500) instead.
+        since = query_int(query, "since", minimum=0, maximum=MAX_ID)
+        limit = query_int(query, "limit", minimum=1, maximum=MAX_LIMIT)
         if min_conf is not None and not 0 <= min_conf <= 1:
             raise InvalidInput("min_confidence: must be between 0 and 1.")
-        if limit is not None and limit < 1:
-            raise InvalidInput("limit: must be at least 1.")
-        if since is not None and since < 0:
-            raise InvalidInput("since: must be a seq (0 or more) from an earlier response or event.")
         return cls(bbox, values, min_conf, since, limit, _review_statuses(query.get("review_status", "")))
 
 

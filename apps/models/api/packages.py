@@ -19,6 +19,7 @@ from rest_framework.response import Response
 
 from apps.labeling.selectors import project_get
 from backend.api.exceptions import InvalidInput, NotFound
+from backend.api.params import query_id
 from backend.api.uploads import StreamedUploadMixin
 from backend.engine.dlpk.archive import member_path
 
@@ -60,12 +61,9 @@ class ModelPackageViewSet(StreamedUploadMixin, viewsets.GenericViewSet):
 
     def get_queryset(self):  # type: ignore[override]
         params = self.request.query_params
-        project = params.get("project")
-        if project and not project.isdigit():
-            raise InvalidInput("project: must be a project id.")
         return models_for(
             self.request.user,
-            project=int(project) if project else None,
+            project=query_id(params, "project"),
             search=params.get("search", ""),
             model_type=params.get("model_type", ""),
             family=params.get("family", ""),

@@ -9,7 +9,7 @@ router = SimpleRouter()
 router.register("models", ModelPackageViewSet, basename="model")
 
 urlpatterns: list = [
-    path("models/<int:pk>/files/<path:name>", package_image, name="model-file"),
+    path("models/<id:pk>/files/<path:name>", package_image, name="model-file"),
     path("training/start/", training_start, name="training-start"),
     path("weights/", weights_collection, name="weights"),
     *router.urls,

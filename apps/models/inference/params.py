@@ -14,6 +14,7 @@ from apps.labeling.models import Layer, Raster
 from apps.labeling.storage import raster_cog_path
 from apps.models.packages.selectors import model_get_visible
 from backend.api.exceptions import InvalidInput, NotFound
+from backend.api.params import MAX_ID, parse_bool
 from backend.engine.dlpk.arguments import coerce_arguments
 from backend.engine.dlpk.emd import Emd, parse_emd
 from backend.engine.errors import EngineInputError
@@ -36,8 +37,8 @@ FAMILY_TOOL = {
 
 def _int_id(params: dict[str, Any], name: str) -> int:
     value = params.get(name)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidInput(f"params.{name}: must be an id (a number), got {value!r}.")
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
+        raise InvalidInput(f"params.{name}: must be an id (a whole number from 1 to {MAX_ID}), got {value!r}.")
     return value
 
 
@@ -155,9 +156,10 @@ def _tiled(params: dict[str, Any], ctx: ValidationContext, kind: str, default_na
 
 def validate_detect_objects(params: dict[str, Any], ctx: ValidationContext) -> dict[str, Any]:
     cleaned = _tiled(params, ctx, "detect_objects", "Detections")
-    cleaned["run_nms"] = bool(params.get("run_nms", False))
+    # "false" must be False: bool("false") is True.
+    cleaned["run_nms"] = parse_bool(params.get("run_nms", False), "params.run_nms")
     cleaned["max_overlap_ratio"] = _number(params, "max_overlap_ratio", 0.0, 0.0, 1.0)
-    cleaned["class_agnostic"] = bool(params.get("class_agnostic", False))
+    cleaned["class_agnostic"] = parse_bool(params.get("class_agnostic", False), "params.class_agnostic")
     return cleaned
 
 
@@ -184,7 +186,7 @@ def validate_nms(params: dict[str, Any], ctx: ValidationContext) -> dict[str, An
     layer = _layer(params, ctx)
     return {
         "in_layer": layer.pk, "max_overlap_ratio": _number(params, "max_overlap_ratio", 0.0, 0.0, 1.0),
-        "class_agnostic": bool(params.get("class_agnostic", False)),
+        "class_agnostic": parse_bool(params.get("class_agnostic", False), "params.class_agnostic"),
         "out_name": _out_name(params, f"{layer.name} - NMS"),
     }
 

@@ -60,10 +60,17 @@ def _padding(tile: int) -> ArgumentSpec:
     )
 
 
+# Upper bounds keep a typo (batch_size 1000000000) a 400 at job creation instead of a worker
+# that dies allocating terabytes.
+MAX_BATCH_SIZE = 1024
+MAX_TILE_SIZE = 8192
+
+
 def _batch_size(default: int) -> ArgumentSpec:
     return ArgumentSpec(
         "batch_size", "int", default,
         "Chips processed per step; lower it if the device runs out of memory.", minimum=1,
+        maximum=MAX_BATCH_SIZE,
     )
 
 
@@ -84,6 +91,7 @@ def _tta() -> ArgumentSpec:
 def _tile_size(tile: int) -> ArgumentSpec:
     return ArgumentSpec(
         "tile_size", "int", tile, "Chip size in pixels fed to the model.", minimum=1,
+        maximum=MAX_TILE_SIZE,
     )
 
 
