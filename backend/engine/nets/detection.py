@@ -69,12 +69,13 @@ def build_detector(
         # anchors (16 px) fit the small objects that upscaling is meant for
         min_size, max_size = chip_size, chip_size * 2
         local = weights_store.local_path(backbone) if pretrained else None
-        return fasterrcnn_lite0(
+        lite0: nn.Module = fasterrcnn_lite0(
             num_outputs, local[0] if local else None,
             {"num_classes": num_outputs, "image_mean": list(image_mean), "image_std": list(image_std),
              "min_size": min_size, "max_size": max_size},
             {"box_detections_per_img": DETECTIONS_PER_IMAGE, "box_batch_size_per_image": roi_samples(chip_size)},
         )
+        return lite0
     weights = local_imagenet_weights(backbone) if pretrained else None
     model: nn.Module = _construct(name, backbone, num_outputs, chip_size, image_mean, image_std, weights)
     return model

@@ -19,6 +19,7 @@ from typing import Any
 
 import timm
 import torch
+from timm.layers.norm_act import freeze_batch_norm_2d
 from torch import nn
 from torchvision.models.detection import FasterRCNN
 from torchvision.models.detection.anchor_utils import AnchorGenerator
@@ -67,7 +68,7 @@ def lite0_trunk(checkpoint: Path | None) -> nn.Module:
         state = lite0_state_dict(torch.load(checkpoint, map_location="cpu", weights_only=True))
         wanted = trunk.state_dict()
         trunk.load_state_dict({k: v for k, v in state.items() if k in wanted}, strict=True)
-        trunk = timm.layers.freeze_batch_norm_2d(trunk)
+        trunk = freeze_batch_norm_2d(trunk)  # type: ignore[no-untyped-call]
     return trunk
 
 
@@ -82,7 +83,7 @@ class Lite0FPN(nn.Module):
     def __init__(self, trunk: nn.Module) -> None:
         super().__init__()
         self.body = trunk
-        channels = list(trunk.feature_info.channels())  # type: ignore[operator]
+        channels = list(trunk.feature_info.channels())  # type: ignore[operator, union-attr]
         self.fpn = FeaturePyramidNetwork(channels, FPN_CHANNELS, extra_blocks=LastLevelMaxPool())
         self.out_channels = FPN_CHANNELS
 
