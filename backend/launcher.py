@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import django
 
@@ -93,6 +94,10 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
+    if not os.environ.get("SECRET_KEY"):  # nothing configured: a random key kept in the data dir
+        from backend.secret_key import data_dir_from_env, ensure_secret_key
+
+        ensure_secret_key(data_dir_from_env(Path(__file__).resolve().parent.parent))
     django.setup()
     from django.conf import settings
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -28,7 +29,8 @@ class BenchServer:
         self.data_dir = Path(self.tmp.name)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "RASTERLAB_DATA_DIR": str(self.data_dir), "DJANGO_SETTINGS_MODULE": "backend.settings.base"}
+        self.env = {**os.environ, "RASTERLAB_DATA_DIR": str(self.data_dir), "DJANGO_SETTINGS_MODULE": "backend.settings.base",
+                    "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50)}
         self.env.pop("DATABASE_URL", None)
         self.env.pop("REDIS_URL", None)
         self.processes: list[subprocess.Popen] = []

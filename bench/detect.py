@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import resource
+import secrets
 import shutil
 import subprocess
 import sys
@@ -186,6 +187,7 @@ def main() -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="rasterlab-bench-detect-"))
     env = {**os.environ, "RASTERLAB_DATA_DIR": str(tmp), "DJANGO_SETTINGS_MODULE": "backend.settings.base",
+           "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
            "GDAL_CACHEMAX": os.environ.get("GDAL_CACHEMAX", "64")}
     env.pop("DATABASE_URL", None)
     env.pop("REDIS_URL", None)

@@ -10,6 +10,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from backend.secret_key import data_dir_from_env, read_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -22,11 +25,39 @@ def _env_bool(name: str, default: bool) -> bool:
 
 
 DEBUG = _env_bool("RASTERLAB_DEBUG", False)
-SECRET_KEY = os.environ.get("SECRET_KEY") or "rasterlab-insecure-development-key-change-me"
-ALLOWED_HOSTS = [h.strip() for h in os.environ.get("RASTERLAB_ALLOWED_HOSTS", "*").split(",") if h.strip()]
+DATA_DIR = data_dir_from_env(BASE_DIR)
+
+# Never a key from the repository in production: SECRET_KEY, else the key `make run` created in the
+# data directory (backend.secret_key), else a development key only with RASTERLAB_DEBUG.
+SECRET_KEY = os.environ.get("SECRET_KEY") or read_secret_key(DATA_DIR) or (
+    "rasterlab-insecure-development-key-for-debug-only" if DEBUG else "")
+if not SECRET_KEY:
+    raise ImproperlyConfigured(
+        "SECRET_KEY is not set. Set it to a long random value (e.g. python -c 'import secrets; "
+        f"print(secrets.token_urlsafe(64))'), or start once with `make run`, which keeps one in {DATA_DIR}/"
+        "secret_key, or set RASTERLAB_DEBUG=true for development."
+    )
+
+# Host names this instance answers to. Not "*": the websocket origin check and Django's host check
+# rely on it (set RASTERLAB_ALLOWED_HOSTS to the public name when serving beyond this machine).
+_LOCAL_HOSTS = ["localhost", "127.0.0.1", "[::1]"]
+_SERVED_HOST = os.environ.get("RASTERLAB_HOST", "")
+ALLOWED_HOSTS = [h.strip() for h in os.environ.get(
+    "RASTERLAB_ALLOWED_HOSTS",
+    ",".join(_LOCAL_HOSTS + ([_SERVED_HOST] if _SERVED_HOST not in ("", "0.0.0.0", "::") else []))).split(",")
+    if h.strip()]
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("RASTERLAB_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
-DATA_DIR = Path(os.environ.get("RASTERLAB_DATA_DIR") or BASE_DIR / "var").resolve()
+# HTTPS (README "Deploying"): RASTERLAB_HTTPS=true turns on the redirect, secure cookies and HSTS;
+# each can be set on its own too. Behind a TLS-terminating proxy also set RASTERLAB_PROXY_SSL_HEADER.
+_HTTPS = _env_bool("RASTERLAB_HTTPS", False)
+SECURE_SSL_REDIRECT = _env_bool("RASTERLAB_SSL_REDIRECT", _HTTPS)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = _env_bool("RASTERLAB_SECURE_COOKIES", _HTTPS)
+SECURE_HSTS_SECONDS = int(os.environ.get("RASTERLAB_HSTS_SECONDS", "31536000" if _HTTPS else "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("RASTERLAB_HSTS_INCLUDE_SUBDOMAINS", _HTTPS)
+SECURE_HSTS_PRELOAD = _env_bool("RASTERLAB_HSTS_PRELOAD", False)
+if _env_bool("RASTERLAB_PROXY_SSL_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 MAX_UPLOAD_MB = int(os.environ.get("RASTERLAB_MAX_UPLOAD_MB", "2048"))
 MAX_MODEL_UPLOAD_MB = int(os.environ.get("RASTERLAB_MAX_MODEL_UPLOAD_MB", "1024"))
 # The map's optional basemap: an XYZ tile URL ("" for none); the browser tries one tile first.

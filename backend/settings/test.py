@@ -13,6 +13,7 @@ from pathlib import Path
 os.environ.setdefault(
     "RASTERLAB_DATA_DIR", str(Path(tempfile.gettempdir()) / f"rasterlab-test-{os.getuid()}")
 )
+os.environ.setdefault("SECRET_KEY", "rasterlab-tests-only-" + "x" * 40)
 os.environ.setdefault("RASTERLAB_JOB_STALE_AFTER_SECONDS", "6")
 os.environ.setdefault("RASTERLAB_JOB_HEARTBEAT_SECONDS", "1")
 os.environ.setdefault("RASTERLAB_JOB_PROGRESS_MIN_INTERVAL", "0.05")
