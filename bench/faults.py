@@ -110,7 +110,7 @@ def cases(s: Setup) -> dict[str, Callable[[], int]]:
             raster = app.api.post("/api/rasters/", files={"file": fh}, data={"project": str(project)}).json()
         return int(app.sql("select ingest_job_id from labeling_raster where id = ?", raster["id"])[0][0])
 
-    infer = {"in_raster": s.big, "arguments": {"batch_size": 4, "threshold": 0.1}, "out_name": "faults"}
+    infer = {"in_raster": s.raster, "arguments": {"batch_size": 4, "threshold": 0.1}, "out_name": "faults"}
     return {
         "ingest_raster": ingest,
         "export_training_data": lambda: app.job("export_training_data", project, {
