@@ -37,7 +37,8 @@ function argumentInput(arg: ModelArgument): HTMLInputElement | HTMLSelectElement
 
 /** "batch_size" -> "Batch size"; ArcGIS's CamelCase names keep their words. */
 export function humanize(name: string): string {
-  const words = name.replace(/([a-z])([A-Z])/g, "$1 $2").replace(/_/g, " ").trim().toLowerCase();
+  const words = name.replace(/([a-z])([A-Z])/g, "$1 $2").replace(/_/g, " ").trim().toLowerCase()
+    .replace(/\b(nms|iou|tta|gpu|cpu)\b/g, (w) => w.toUpperCase());
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 

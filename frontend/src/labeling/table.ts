@@ -13,6 +13,7 @@ import { classColor, rgb } from "./style";
 import type { FeatureProperties } from "./types";
 
 export const PAGE_SIZE = 50;
+const REVIEW_MARK: Record<string, string> = { unreviewed: "–", accepted: "✓ ok", rejected: "✗ no" };
 
 export function formatArea(geometry: Geometry | undefined): string {
   const m2 = areaOf(geometry);
@@ -151,7 +152,8 @@ export function labelTable(onClick: (feature: Feature<Geometry>) => void): Label
   next.addEventListener("click", () => { q.page += 1; rerender(); });
   const pager = h("div", { class: "row pager" }, prev, pageText, next);
   const empty = h("p", { class: "muted small", testid: "labels-empty" }, "No labels here yet. Pick a class and draw.");
-  const grid = h("table", { class: "grid compact label-table", testid: "label-table" }, h("thead", {}, h("tr", {}, heads)), tbody);
+  const cols = h("colgroup", {}, COLUMNS.map((c) => h("col", { class: `c-${c.key}` })));
+  const grid = h("table", { class: "grid compact label-table", testid: "label-table" }, cols, h("thead", {}, h("tr", {}, heads)), tbody);
   const filters = h("div", { class: "table-filters" }, classFilter, authorFilter, statusFilter, confFilter);
 
   const options = (select: HTMLSelectElement, all: string, values: [string, string][]): void => {
@@ -169,6 +171,11 @@ export function labelTable(onClick: (feature: Feature<Geometry>) => void): Label
       options(classFilter, "All classes", [...new Set(rows.map((r) => r.props.class_value))].sort((a, b) => (a ?? 0) - (b ?? 0)).map((v) => [String(v), name(v)]));
       options(authorFilter, "All authors", [...new Set(rows.map((r) => r.props.author ?? ""))].filter(Boolean).sort().map((a) => [a, a]));
       const { page, total, pages } = queryRows(rows, q, name);
+      // Labels drawn by people have no confidence: the column shows only for model output.
+      const showConf = rows.some((r) => r.props.confidence !== null && r.props.confidence !== undefined);
+      heads[2]!.hidden = !showConf;
+      replace(cols, COLUMNS.filter((c) => showConf || c.key !== "confidence").map((c) => h("col", { class: `c-${c.key}` })));
+      grid.classList.toggle("no-confidence", !showConf);
       q.page = Math.min(q.page, pages - 1);
       const now = Date.now();
       heads.forEach((th, i) => th.classList.toggle("sorted", COLUMNS[i]!.key === q.sort) || th.setAttribute("data-dir", q.descending ? "desc" : "asc"));
@@ -191,9 +198,9 @@ export function labelTable(onClick: (feature: Feature<Geometry>) => void): Label
             },
             h("td", {}, h("span", { class: "swatch", style: `background: ${rgb(classColor(classes, p.class_value))}` }), " ", cls),
             h("td", { class: "right nowrap" }, formatArea(f.getGeometry())),
-            h("td", { class: "right nowrap" }, p.confidence !== null && p.confidence !== undefined ? p.confidence.toFixed(2) : ""),
+            showConf ? h("td", { class: "right nowrap" }, p.confidence !== null && p.confidence !== undefined ? p.confidence.toFixed(2) : "") : null,
             h("td", { class: "ellipsis", title: p.editor && p.editor !== p.author ? `edited by ${p.editor}` : "" }, p.author ?? ""),
-            h("td", {}, h("span", { class: `review review-${status}`, title: typeof p.reviewer === "string" ? `by ${p.reviewer}` : "" }, status === "unreviewed" ? "–" : status)),
+            h("td", {}, h("span", { class: `review review-${status}`, title: status === "unreviewed" ? "not reviewed yet" : `${status}${typeof p.reviewer === "string" ? ` by ${p.reviewer}` : ""}` }, REVIEW_MARK[status] ?? status)),
             h("td", { class: "nowrap muted", title: p.updated_at }, formatTime(p.updated_at, now)),
           );
           row.addEventListener("click", () => onClick(f));
