@@ -189,6 +189,7 @@ def test_create_from_a_training_folder(team, data_dir, tmp_path):
     from tests.models.packages import rasterlab_folder
 
     folder = rasterlab_folder(tmp_path / "trees")
+    (folder / "trees.dlpk").write_bytes(b"training's own zip of this folder")  # issue 15: never nested
     package = services.model_package_create_from_folder(project=team.project, user=team.editor, folder=folder,
                                                         title="Trees (trained)")
     assert package.source == "training" and package.runnable and package.title == "Trees (trained)"
@@ -196,6 +197,7 @@ def test_create_from_a_training_folder(team, data_dir, tmp_path):
     stored = data_dir / "models" / str(package.pk) / "package.dlpk"
     with zipfile.ZipFile(stored) as archive:
         assert sorted(archive.namelist()) == ["ModelCharacteristics/loss_graph.png", "trees.emd", "trees.pth"]
+    assert package.size == stored.stat().st_size  # the download size the API reports
     assert (folder / "trees.emd").is_file()  # the folder is left alone
     assert list((data_dir / "tmp").iterdir()) == []
 
