@@ -7,15 +7,16 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings.base")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from backend.routing import websocket_urlpatterns  # noqa: E402
-from backend.ws_auth import TokenOrSessionAuthMiddleware  # noqa: E402
+from backend.ws_auth import SameOriginWebsockets, TokenOrSessionAuthMiddleware  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
+        # Same-origin check (not channels' AllowedHostsOriginValidator: it refuses clients that send
+        # no Origin, i.e. every API script, and with ALLOWED_HOSTS "*" accepted any site's page).
+        "websocket": SameOriginWebsockets(
             TokenOrSessionAuthMiddleware(URLRouter(websocket_urlpatterns))
         ),
     }

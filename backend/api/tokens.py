@@ -50,11 +50,15 @@ class ObtainTokenView(APIView):
     """POST signs in with a password (no session, so no CSRF); DELETE revokes, authenticated as
     the rest of the API is."""
 
+    def _signing_in(self) -> bool:
+        request = getattr(self, "request", None)  # None while the OpenAPI schema is generated
+        return request is not None and request.method == "POST"
+
     def get_authenticators(self) -> list:
-        return [] if self.request.method == "POST" else super().get_authenticators()
+        return [] if self._signing_in() else super().get_authenticators()
 
     def get_permissions(self) -> list:
-        return [AllowAny()] if self.request.method == "POST" else [IsAuthenticated()]
+        return [AllowAny()] if self._signing_in() else [IsAuthenticated()]
 
     @extend_schema(request=AuthTokenSerializer, responses={200: TOKEN_RESPONSE}, operation_id="auth_token_obtain")
     def post(self, request: Request) -> Response:

@@ -190,6 +190,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "PATH_CONVERTER_OVERRIDES": {"id": int},  # backend.api.params.IdConverter
+    "ENUM_NAME_OVERRIDES": {"RasterKindEnum": "apps.labeling.models.Raster.Kind",
+                            "LayerKindEnum": "apps.labeling.layer_models.Layer.Kind"},
 }
 
 

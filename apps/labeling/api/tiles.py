@@ -13,6 +13,8 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -147,6 +149,7 @@ async def raster_tile(request: HttpRequest, raster_id: str, z: str, x: str, y: s
 
 
 class TileJSONView(APIView):
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, raster_id: int) -> Response:
         raster = raster_get(request.user, raster_id)
         if raster.status != Raster.Status.READY:

@@ -5,6 +5,8 @@ import tempfile
 from pathlib import Path
 
 from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import permissions
 from rest_framework.decorators import api_view, parser_classes, permission_classes
 from rest_framework.parsers import MultiPartParser
@@ -12,21 +14,21 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from backend.api.exceptions import InvalidInput
+from backend.api.params import query_id
 
 from . import weights
 
 
+@extend_schema(parameters=[OpenApiParameter("model_type", str, required=True), OpenApiParameter("backbone_model", str),
+                           OpenApiParameter("pretrained_model", int)], responses=OpenApiTypes.OBJECT)
 @api_view(["GET"])
 def training_start(request: Request) -> Response:
     """GET ?model_type=FasterRCNN[&backbone_model=...][&pretrained_model=ID] -> the start."""
     model_type = request.query_params.get("model_type") or ""
     if not model_type:
         raise InvalidInput("model_type: is required (e.g. FasterRCNN).")
-    package = request.query_params.get("pretrained_model") or None
-    if package is not None and not package.isdigit():
-        raise InvalidInput("pretrained_model: must be a model package id.")
-    start = weights.start_for(model_type, request.query_params.get("backbone_model") or None,
-                              int(package) if package else None)
+    package = query_id(request.query_params, "pretrained_model")
+    start = weights.start_for(model_type, request.query_params.get("backbone_model") or None, package)
     return Response(start)
 
 
@@ -40,6 +42,7 @@ class _StaffWrites(permissions.BasePermission):
         return bool(user and user.is_staff)
 
 
+@extend_schema(request={"multipart/form-data": OpenApiTypes.OBJECT}, responses=OpenApiTypes.OBJECT)
 @api_view(["GET", "POST"])
 @permission_classes([_StaffWrites])
 @parser_classes([MultiPartParser])
