@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from backend.api.params import IdConverter
 from backend.api.tokens import ObtainTokenView, RotateTokenView
 from backend.api.account import PasswordChangeView
+from backend.favicon import favicon
 from backend.views import ThrottledLoginView, app_shell
 
 # <id:...> in the apps' routes: any segment, checked by backend.api.params.IdMiddleware (400, not 500).
@@ -19,6 +20,7 @@ urlpatterns = [
     path("api/auth/token/", ObtainTokenView.as_view(), name="api-token"),
     path("api/auth/token/rotate/", RotateTokenView.as_view(), name="api-token-rotate"),
     path("api/auth/password/", PasswordChangeView.as_view(), name="api-password"),
+    path("favicon.ico", favicon, name="favicon"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/", include("apps.labeling.api.urls")),
