@@ -8,6 +8,7 @@ import shutil
 import statistics
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -223,11 +224,11 @@ class _Trainer:
 
         self.model.train()
         result = find_lr(self.model, self.optimizer, batches, step, self.config.lr_find_steps, on_step)
-        lr_finder_plot(result, characteristics_dir(self.model_dir) / "lr_finder.png")
         lr = clip_lr(self.recipe, result.suggestion)
         if lr != result.suggestion:
             self.progress(offset, self.total, f"LR test suggested {result.suggestion:.2e}; using "
                           f"{lr:.2e}, the nearest rate {self.spec.name} trains well with")
+        lr_finder_plot(replace(result, suggestion=lr), characteristics_dir(self.model_dir) / "lr_finder.png")
         return lr
 
     def _set_frozen(self, frozen: bool) -> None:
