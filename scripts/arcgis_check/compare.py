@@ -109,6 +109,41 @@ def compare_detections(ours, theirs):
                 f"{score_diff:.2g}, labels {'equal' if same_labels else 'DIFFER'}, one to one{note}")
 
 
+def pro_classify_pixels(emd_path, emd, chip_path):
+    """Pro's Classify Pixels path through arcgis.learn's ArcGISImageClassifier template, with
+    the pixelType that Pro puts in `props` (the shared check tool passes props={}, which every
+    arcgis.learn pixel classifier, Esri's own packages included, fails on)."""
+    import types
+
+    import rasterio
+    from arcgis.learn.models import _codetemplate as templates
+
+    name = "ArcGISImageClassifier"
+    standins = str(Path(sys.prefix) / "arcgis-check-standins")  # the tool's arcpy stand-in
+    if standins not in sys.path:
+        sys.path.insert(0, standins)
+    src = next(v for v in vars(templates).values() if isinstance(v, str) and f"class {name}:" in v)
+    module = types.ModuleType(name)
+    exec(compile(src, f"<{name}.py>", "exec"), module.__dict__)  # noqa: S102 - Esri's template, in its venv
+    prf = getattr(module, name)()
+    prf.initialize(model=str(emd_path), device=-1)
+    params = prf.getParameterInfo()
+    scalars = {p["name"]: str(p["value"]) for p in params
+               if p.get("value") is not None and p["name"] not in ("raster", "model", "device")}
+    conf = prf.getConfiguration(**scalars)
+    pad = conf.get("padding", 0)
+    h, w = conf["ty"] + 2 * pad, conf["tx"] + 2 * pad
+    with rasterio.open(chip_path) as src_:
+        a = src_.read()
+    block = np.zeros((a.shape[0], h, w), a.dtype)
+    block[:, : min(h, a.shape[1]), : min(w, a.shape[2])] = a[:, :h, :w]
+    info = {"bandCount": 1, "pixelType": "u1", "statistics": (), "histogram": ()}
+    prf.updateRasterInfo(output_info=info)
+    out = prf.updatePixels((0, 0), (h, w), {"pixelType": info["pixelType"]}, raster_pixels=block,
+                           raster_mask=np.ones_like(block))["output_pixels"]
+    return f"Pro's {name} template (props with pixelType) -> {out.shape} values {np.unique(out)[:6].tolist()}"
+
+
 def main():
     out = Path(sys.argv[1]).resolve()
     with contextlib.redirect_stdout(io.StringIO()):
@@ -134,6 +169,9 @@ def main():
                     diff = float(np.abs(theirs - ours["probs"]).max()) if theirs.shape == ours["probs"].shape else np.inf
                     ok = diff <= PROB_TOLERANCE
                     text = f"class probabilities {tuple(theirs.shape)}: max |diff| {diff:.2g}"
+                    if emd.get("InferenceFunction", "").endswith("\\ArcGISImageClassifier.py"):
+                        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                            text += "; " + pro_classify_pixels(emd_path, emd, out / "chips" / f"{name}.tif")
             except Exception as exc:  # noqa: BLE001 - report and go on with the next package
                 ok, text = False, f"{type(exc).__name__}: {exc}"
                 if "-v" in sys.argv:
