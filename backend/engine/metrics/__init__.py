@@ -17,6 +17,15 @@ confusion.py
         precision, recall, f1, iou, support), confusion; .mean_iou)
         Used for pixel classification (mIoU, accuracy, per-class P/R/F1) and object
         classification (accuracy, confusion matrix).
+accuracy.py
+    detection_accuracy(detections: Objects, truth: Objects, min_iou=0.5, area=None) -> DetectionAccuracy
+        A result layer against ground-truth features (Compute Accuracy For Object Detection):
+        STRtree candidate pairs, pycocotools' greedy matching; per class and overall TP/FP/FN,
+        P/R/F1, all-point AP at min_iou, COCO AP50 and AP50:95; TP per detection, matched per truth.
+pixel_accuracy.py
+    pixel_accuracy(classified, truth=[(geojson, value)] | reference=path, extent=None) -> PixelAccuracy
+        Confusion matrix (rows reference), user's/producer's accuracy, overall accuracy, kappa, IoU,
+        read window by window.
 """
 from __future__ import annotations
 
