@@ -179,6 +179,11 @@ REST_FRAMEWORK = {
         "backend.api.token_auth.ExpiringTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": [
+        "backend.api.parsers.JSONParser",  # deep nesting -> 400, not RecursionError
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "backend.api.pagination.DefaultPagination",
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "backend.api.exceptions.exception_handler",

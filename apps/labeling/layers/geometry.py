@@ -38,7 +38,7 @@ def clean_geometry(value: Any, *, where: str = "geometry") -> CleanGeometry:
     if isinstance(value, str):
         try:
             value = json.loads(value)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply
             raise InvalidInput(f"{where}: not valid JSON ({exc}).") from exc
     if not isinstance(value, dict):
         raise InvalidInput(f"{where}: must be a GeoJSON geometry object such as "

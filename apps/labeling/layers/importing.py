@@ -194,6 +194,23 @@ def _repair(geom: BaseGeometry) -> BaseGeometry:
 
 
 # reading ---------------------------------------------------------------------------------------
+def _decode(wkb: np.ndarray) -> tuple[np.ndarray, dict[int, str]]:
+    """Geometries from WKB, and for those GEOS cannot build (e.g. an unclosed ring) the reason by
+    index: one bad feature is reported by number instead of failing the whole batch with a 500."""
+    try:
+        return shapely.from_wkb(wkb), {}
+    except shapely.errors.GEOSException:
+        pass
+    geoms = np.empty(len(wkb), dtype=object)
+    malformed: dict[int, str] = {}
+    for i, item in enumerate(wkb):
+        try:
+            geoms[i] = shapely.from_wkb(item) if item is not None else None
+        except shapely.errors.GEOSException as exc:
+            malformed[i] = str(exc).split(": ", 1)[-1]
+    return geoms, malformed
+
+
 def read_features(path: Path, filename: str, *, table: list[dict[str, Any]], options: ImportOptions,
                   progress: Callable[[int, int, str], None] | None = None,
                   should_stop: Callable[[], bool] | None = None) -> list[NewFeature]:
@@ -214,7 +231,7 @@ def read_features(path: Path, filename: str, *, table: list[dict[str, Any]], opt
             raise Cancelled()
         _, _, wkb, field_data = pyogrio.raw.read(source, layer=info["layer"], skip_features=start,
                                                  max_features=BATCH, force_2d=True)
-        geoms = shapely.from_wkb(wkb)
+        geoms, malformed = _decode(wkb)
         if transform is not None:
             geoms = shapely.transform(geoms, transform)
         columns = dict(zip(fields, field_data))
@@ -223,6 +240,9 @@ def read_features(path: Path, filename: str, *, table: list[dict[str, Any]], opt
             attrs = {name: _jsonable(col[i]) for name, col in columns.items()}
             class_value = mapper(columns[mapper.field][i]) if mapper.field else mapper(None)
             try:
+                if i in malformed:
+                    raise InvalidInput(f"malformed geometry ({malformed[i]}); close every ring (its last point "
+                                       "repeats the first) and give each ring at least 4 points")
                 if geom is None:
                     raise InvalidInput("has no geometry")
                 if options.repair and not geom.is_valid:

@@ -13,13 +13,14 @@ from django.http import FileResponse, HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action, api_view
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.labeling.selectors import project_get
 from backend.api.exceptions import InvalidInput, NotFound
 from backend.api.params import query_id
+from backend.api.parsers import JSONParser
 from backend.api.uploads import StreamedUploadMixin
 from backend.engine.dlpk.archive import member_path
 
