@@ -6,3 +6,4 @@ def register() -> None:
     """Register the app's job kinds with apps.jobs."""
     from .inference.jobkinds import register as register_inference; register_inference()  # noqa: E702
     from .training.jobkind import register as register_training; register_training()  # noqa: E702
+    from .accuracy.jobkind import register as register_accuracy; register_accuracy()  # noqa: E702

@@ -85,6 +85,8 @@ class DetectionAccuracy:
     overall: ClassAccuracy
     true_positive: NDArray[np.bool_]  # per detection (input order) at min_iou
     matched: NDArray[np.bool_]  # per ground-truth feature (input order) at min_iou
+    detection_ids: NDArray[np.int64]  # the ids scored (inside the area), aligned with true_positive
+    truth_ids: NDArray[np.int64]  # aligned with matched
     notes: tuple[str, ...] = field(default=())
 
 
@@ -261,7 +263,8 @@ def detection_accuracy(detections: Objects, truth: Objects, min_iou: float = 0.5
     lonely = [c.class_value for c in per_class if c.ground_truth == 0]
     if lonely:
         notes.append(f"Classes detected but absent from the ground truth (all false positives): {lonely}.")
-    return DetectionAccuracy(float(min_iou), per_class, overall, hits[user_index], used[user_index], tuple(notes))
+    return DetectionAccuracy(float(min_iou), per_class, overall, hits[user_index], used[user_index], detections.ids,
+                             truth.ids, tuple(notes))
 
 
 def _overall(per_class: Sequence[ClassAccuracy], n_det: int, n_truth: int, with_ap: bool) -> ClassAccuracy:
