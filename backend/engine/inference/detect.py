@@ -53,6 +53,7 @@ from backend.engine.inference.protocols import (
 )
 from backend.engine.inference.reading import GridReader, RasterGrid
 from backend.engine.inference.tiling import ChipSpec, PartSpec, PixelWindow
+from backend.engine.inference.tta import MERGE_POLICIES, detect_with_tta
 from backend.engine.types import Progress, ShouldStop, never_stop, no_progress
 
 EDGE_TOLERANCE_PX = 2.0
@@ -70,6 +71,8 @@ class DetectArgs:
     exclude_pad_detections: bool = True
     return_bboxes: bool = False
     tile_size: int | None = None
+    test_time_augmentation: bool = False  # the chip and its flips, merged (inference.tta)
+    merge_policy: str = "mean"  # how the flips' scores of one object merge: mean, max, min
 
     @classmethod
     def from_arguments(cls, arguments: Mapping[str, Any]) -> DetectArgs:
@@ -83,6 +86,8 @@ class DetectArgs:
             raise EngineInputError(f"threshold must be between 0 and 1 (got {self.threshold})")
         if not 0.0 <= self.nms_overlap <= 1.0:
             raise EngineInputError(f"nms_overlap must be between 0 and 1 (got {self.nms_overlap})")
+        if str(self.merge_policy).lower() not in MERGE_POLICIES:
+            raise EngineInputError(f"merge_policy must be one of {', '.join(MERGE_POLICIES)} (got {self.merge_policy!r})")
 
 
 @dataclass(frozen=True)
@@ -162,7 +167,11 @@ def _run(
             if batch.chips:
                 with gpu_memory_guard(args.batch_size):
                     tensor = to_model_input(predictor, batch.data)
-                    detections = predictor.detect(tensor, args.threshold, args.nms_overlap)
+                    if args.test_time_augmentation:
+                        detections: Sequence[DetectionsLike] = detect_with_tta(
+                            predictor, tensor, args.threshold, args.nms_overlap, args.merge_policy)
+                    else:
+                        detections = predictor.detect(tensor, args.threshold, args.nms_overlap)
                 if len(detections) != len(batch.chips):
                     raise EngineError(
                         f"the model returned {len(detections)} results for {len(batch.chips)} chips"
