@@ -12,9 +12,7 @@ import type Feature from "ol/Feature";
 import { createEmpty, extend, isEmpty } from "ol/extent";
 import type Geometry from "ol/geom/Geometry";
 import { ApiError } from "../api/http";
-import type { ProjectClass, Raster } from "../api/types";
-import type { Coordinate } from "ol/coordinate";
-import { toLonLat } from "ol/proj";
+import type { ProjectClass } from "../api/types";
 import { registerProjectPanel, type ProjectContext } from "../panels/registry";
 import { connectionBadge } from "../ui/connection";
 import { append, h, replace, setNotice } from "../ui/dom";
@@ -23,31 +21,11 @@ import { LabelsApi } from "./api";
 import { classEditor, classPicker } from "./classes";
 import { Editor, type Tool } from "./editing";
 import { LabelMap } from "./mapLayers";
-import { gridOf, type PixelGrid } from "./shapes";
 import { LayerLive } from "./sync";
 import { reviewBox } from "./review";
 import { labelTable } from "./table";
+import { rasterGrid, TOOLS, toolbar } from "./toolbar";
 import type { ApiFeature, Layer, PresenceUser } from "./types";
-
-const TOOLS: { tool: Tool; label: string; key: string; title: string }[] = [
-  { tool: "select", label: "Select", key: "V", title: "Select (click), move (drag inside), reshape (drag a vertex or an edge)" },
-  { tool: "rectangle", label: "Rectangle", key: "R", title: "Draw a rectangle: drag from corner to corner, or click two corners" },
-  { tool: "circle", label: "Circle", key: "C", title: "Draw a circle: drag from the centre outwards, or click the centre and the rim" },
-  { tool: "polygon", label: "Polygon", key: "P", title: "Draw a polygon: click the vertices, double-click (or click the first one) to finish" },
-  { tool: "freehand", label: "Freehand", key: "F", title: "Draw a polygon freehand: hold the mouse button and trace the outline" },
-  { tool: "point", label: "Point", key: "O", title: "Place a point" },
-  { tool: "buffer", label: "Point + buffer", key: "B", title: "Place a point saved as a circle of the buffer radius" },
-];
-
-function rasterGrid(rasters: Raster[], visible: (id: number) => boolean, at: Coordinate): PixelGrid | null {
-  const [lon, lat] = toLonLat(at);
-  for (const r of rasters) {
-    if (r.status !== "ready" || !r.bounds || !r.width || !r.height || !visible(r.id)) continue;
-    const [w, s, e, n] = r.bounds;
-    if (lon >= w && lon <= e && lat >= s && lat <= n) return gridOf(r.bounds, r.width, r.height);
-  }
-  return null;
-}
 
 interface Session {
   layer: Layer;
@@ -75,30 +53,7 @@ function mountLabelingPanel(container: HTMLElement, ctx: ProjectContext): () => 
   const zoomBtn = h("button", { type: "button", class: "btn btn-small", testid: "labels-zoom", title: "Zoom to the whole layer" }, "Zoom to labels");
 
   // --- tools
-  const toolButtons = new Map<Tool, HTMLButtonElement>();
-  const tools = h(
-    "div",
-    { class: "row tools", testid: "labels-tools" },
-    TOOLS.map(({ tool, label, key, title }) => {
-      const btn = h("button", { type: "button", class: "btn btn-small", testid: `tool-${tool}`, title: `${title} (${key})` }, label);
-      btn.addEventListener("click", () => setTool(tool));
-      toolButtons.set(tool, btn);
-      return btn;
-    }),
-  );
-  const undoBtn = h("button", { type: "button", class: "btn btn-small", testid: "labels-undo", title: "Undo your last edit (Ctrl+Z)", disabled: true }, "Undo");
-  const deleteBtn = h("button", { type: "button", class: "btn btn-small btn-danger", testid: "labels-delete", title: "Delete the selected labels (Del)", disabled: true }, "Delete");
-  undoBtn.addEventListener("click", () => void session?.editor.undo());
-  deleteBtn.addEventListener("click", () => session?.editor.deleteSelected());
-  tools.append(h("span", { class: "spacer" }), undoBtn, deleteBtn);
-  const bufferInput = h("input", { type: "number", min: 0.1, step: 0.5, value: "2", class: "narrow", testid: "labels-buffer", title: "Radius of the point + buffer tool" });
-  const snapPixels = h("input", { type: "checkbox", testid: "labels-snap-pixels" });
-  const toolOptions = h(
-    "div",
-    { class: "row small tool-options" },
-    h("label", { class: "row" }, "Buffer", bufferInput, "m"),
-    h("label", { class: "row", title: "Put every vertex on a pixel corner of the raster under the shape" }, snapPixels, "Snap to raster pixels"),
-  );
+  const bar = toolbar({ tool: (tool) => setTool(tool), undo: () => void session?.editor.undo(), remove: () => session?.editor.deleteSelected() });
 
   const picker = classPicker((value) => session?.editor.classifySelected(value));
   const total = h("span", { class: "muted small", testid: "labels-total" });
@@ -151,7 +106,7 @@ function mountLabelingPanel(container: HTMLElement, ctx: ProjectContext): () => 
   append(
     container,
     h("div", { class: "panel-section" }, h("div", { class: "section-head" }, h("h3", {}, "Layer"), badge.el), h("div", { class: "row" }, layerSelect, zoomBtn), presence, confidenceRow),
-    h("div", { class: "panel-section" }, ctx.canEdit ? h("div", {}, tools, toolOptions) : h("p", { class: "muted small" }, "You can view these labels; editors and owners edit them."), banner, notice),
+    h("div", { class: "panel-section" }, ctx.canEdit ? bar.el : h("p", { class: "muted small" }, "You can view these labels; editors and owners edit them."), banner, notice),
     h("div", { class: "panel-section" }, h("div", { class: "section-head" }, h("h3", {}, "Classes"), total), picker.el),
     h("div", { class: "panel-section" }, table.el),
     h("div", { class: "panel-section", testid: "labels-review" }, h("h3", {}, "Review"), reviews.el),
@@ -173,9 +128,7 @@ function mountLabelingPanel(container: HTMLElement, ctx: ProjectContext): () => 
 
   function refreshState(): void {
     const s = session;
-    for (const [tool, btn] of toolButtons) btn.classList.toggle("active", s?.editor.tool === tool);
-    undoBtn.disabled = !s?.editor.canUndo;
-    deleteBtn.disabled = !s || s.editor.selected().length === 0;
+    bar.render(s?.editor.tool, s?.editor.canUndo ?? false, s ? s.editor.selected().length : 0);
     reviews.setSelection(s ? s.editor.selected().length : 0);
     renderTable();
   }
@@ -287,8 +240,8 @@ function mountLabelingPanel(container: HTMLElement, ctx: ProjectContext): () => 
       onConflict: showConflict,
       onError: error,
       onState: refreshState,
-      bufferMeters: () => Number(bufferInput.value) || 1,
-      snapGrid: (at) => (snapPixels.checked ? rasterGrid(ctx.rasters(), (id) => ctx.rasterLayers.layer(id)?.getVisible() ?? false, at) : null),
+      bufferMeters: () => bar.bufferMeters(),
+      snapGrid: (at) => (bar.snapOn() ? rasterGrid(ctx.rasters(), (id) => ctx.rasterLayers.layer(id)?.getVisible() ?? false, at) : null),
     });
     s.editor.setEnabled(ctx.canEdit);
     s.editor.setShown(!container.hidden);
