@@ -44,6 +44,7 @@ SHORT = {"PASCAL_VOC_rectangles": "voc", "KITTI_rectangles": "kitti", "RCNN_Mask
 MODELS = (
     ("frcnn", "FasterRCNN", "resnet50"),
     ("frcnn_mnv3", "FasterRCNN", "mobilenet_v3_large"),
+    ("frcnn_lite0", "FasterRCNN", "efficientnet_lite0"),
     ("retinanet", "RetinaNet", "resnet50"),
     ("ssd", "SingleShotDetector", "mobilenet_v3_large"),
     ("maskrcnn", "MaskRCNN", "resnet50"),

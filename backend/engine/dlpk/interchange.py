@@ -43,7 +43,7 @@ _NATIVE_CONFIGURATION = {"MaskRCNN": "_maskrcnn_inferencing", "FeatureClassifier
 _NATIVE_EXTENSION: dict[str, frozenset[str]] = {"FasterRCNN": frozenset({"resnet50"})}
 # Networks ModelConfiguration.py can build, per backbone.
 _EXTENSION: dict[str, frozenset[str]] = {
-    "FasterRCNN": frozenset({"resnet50", "mobilenet_v3_large"}),
+    "FasterRCNN": frozenset({"resnet50", "mobilenet_v3_large", "efficientnet_lite0"}),
     "RetinaNet": frozenset({"resnet50"}),
     "SingleShotDetector": frozenset({"mobilenet_v3_large"}),
     "DeepLab": frozenset({"resnet50", "resnet101"}),

@@ -37,6 +37,7 @@ CHIP = 64
         ("UnetClassifier", "resnet34", "native", "UnetClassifier", "_unet"),
         ("FasterRCNN", "resnet50", "native_extension", "FasterRCNN", "_model_extension_inferencing"),
         ("FasterRCNN", "mobilenet_v3_large", "extension", "ModelExtension", "_model_extension_inferencing"),
+        ("FasterRCNN", "efficientnet_lite0", "extension", "ModelExtension", "_model_extension_inferencing"),
         ("RetinaNet", "resnet50", "extension", "ModelExtension", "_model_extension_inferencing"),
         ("SingleShotDetector", "mobilenet_v3_large", "extension", "ModelExtension", "_model_extension_inferencing"),
         ("DeepLab", "resnet50", "extension", "ModelExtension", "_model_extension_inferencing"),
@@ -137,6 +138,7 @@ class _Data:
 @pytest.mark.parametrize(
     ("arch", "backbone", "bands"),
     [("FasterRCNN", "resnet50", 3), ("FasterRCNN", "mobilenet_v3_large", 4), ("RetinaNet", "resnet50", 3),
+     ("FasterRCNN", "efficientnet_lite0", 3), ("FasterRCNN", "efficientnet_lite0", 4),
      ("SingleShotDetector", "mobilenet_v3_large", 3), ("DeepLab", "resnet50", 4)],
 )
 def test_model_configuration_rebuilds_our_networks_and_outputs(arch: str, backbone: str, bands: int) -> None:

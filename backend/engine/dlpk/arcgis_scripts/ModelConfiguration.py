@@ -8,7 +8,8 @@ network arcgis.learn has no class for (its emd then names ModelConfigurationFile
 rebuild the network and load the package's weights. Rasterlab itself never imports or runs the
 copy inside a package.
 
-It needs torch and torchvision only (both ship with ArcGIS Pro's deep-learning libraries). The
+It needs torch and torchvision (and timm for EfficientNet backbones), which ArcGIS Pro's
+deep-learning libraries ship. The
 network is chosen by the emd's ModelParameters.rasterlab_arch and backbone; the layouts match
 Rasterlab's `backend.engine.nets` key for key. Inputs arrive normalised as arcgis.learn does it
 (ImageNet statistics for 8-bit RGB, NormalizationStats otherwise); detectors take 0..1 images
@@ -72,6 +73,48 @@ def _ssdlite(outputs, size, mean, std):
                topk_candidates=DETECTIONS_PER_IMAGE)
 
 
+class _Lite0FPN(nn.Module):
+    """timm's tf_efficientnet_lite0 features (strides 8/16/32) under a 128-channel FPN; inputs
+    normalised as for the other detectors are mapped onto TensorFlow's (x - 0.5) / 0.5."""
+
+    def __init__(self):
+        super().__init__()
+        import timm
+        from torchvision.ops import FeaturePyramidNetwork
+        from torchvision.ops.feature_pyramid_network import LastLevelMaxPool
+
+        self.body = timm.create_model("tf_efficientnet_lite0", pretrained=False, features_only=True,
+                                      out_indices=(2, 3, 4))
+        self.fpn = FeaturePyramidNetwork(list(self.body.feature_info.channels()), 128,
+                                         extra_blocks=LastLevelMaxPool())
+        self.out_channels = 128
+
+    def forward(self, x):
+        from collections import OrderedDict
+
+        n = x.shape[1]
+        mean = list(IMAGENET_MEAN[:n]) + [sum(IMAGENET_MEAN) / 3] * max(0, n - 3)
+        std = list(IMAGENET_STD[:n]) + [sum(IMAGENET_STD) / 3] * max(0, n - 3)
+        mean = torch.tensor(mean, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
+        std = torch.tensor(std, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
+        features = self.body((x * std + mean - 0.5) / 0.5)
+        return self.fpn(OrderedDict((str(i), f) for i, f in enumerate(features)))
+
+
+def _fasterrcnn_lite0(outputs, chip, mean, std):
+    """Rasterlab's CPU-friendly Faster R-CNN on EfficientNet-Lite0 (no internal upscaling)."""
+    from torchvision.models.detection import FasterRCNN
+    from torchvision.models.detection.anchor_utils import AnchorGenerator
+    from torchvision.ops import MultiScaleRoIAlign
+
+    sizes = ((16, 24), (32, 48), (64, 96), (128, 192))
+    return FasterRCNN(
+        _Lite0FPN(), num_classes=outputs, image_mean=mean, image_std=std, min_size=chip, max_size=chip * 2,
+        rpn_anchor_generator=AnchorGenerator(sizes, ((0.5, 1.0, 2.0),) * len(sizes)),
+        box_roi_pool=MultiScaleRoIAlign(["0", "1", "2"], output_size=7, sampling_ratio=2),
+        box_detections_per_img=DETECTIONS_PER_IMAGE, rpn_pre_nms_top_n_test=500, rpn_post_nms_top_n_test=500)
+
+
 def build_network(emd):
     """The untrained network an emd written by Rasterlab describes."""
     from torchvision.models import detection, segmentation
@@ -90,6 +133,8 @@ def build_network(emd):
                    else detection.fasterrcnn_mobilenet_v3_large_fpn)
         model = builder(weights=None, weights_backbone=None,
                         box_detections_per_img=DETECTIONS_PER_IMAGE, **sizes)
+    elif arch == "FasterRCNN" and backbone == "efficientnet_lite0":
+        model = _fasterrcnn_lite0(outputs, chip, mean, std)
     elif arch == "RetinaNet":
         model = detection.retinanet_resnet50_fpn(weights=None, weights_backbone=None,
                                                  detections_per_img=DETECTIONS_PER_IMAGE, **sizes)
