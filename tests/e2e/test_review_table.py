@@ -11,7 +11,6 @@ import pytest
 
 from .helpers import create_project, login, wait_until
 from .test_labeling import ADD_MEMBER, other_page  # noqa: F401 - fixture
-from .test_panels import PUT_CLASSES
 
 pytestmark = pytest.mark.e2e
 
@@ -57,10 +56,9 @@ def page_text(page: Any) -> str:
 
 def test_table_paging_filters_zoom_and_review(page: Any, other_page: Any, live_app: Any) -> None:
     login(page, live_app.owner)
+    page.fill("[data-testid=project-classes-input]", "Tree, Snag")  # classes set when creating the project
     project = create_project(page, "E2E review")
     assert page.evaluate(ADD_MEMBER, [project, live_app.other.username]) == 201
-    assert page.evaluate(PUT_CLASSES, [project, [{"value": 1, "name": "Tree", "color": [255, 221, 0]},
-                                                 {"value": 2, "name": "Snag", "color": [255, 0, 170]}]]) == 200
     layer = page.evaluate(LAYERS, project)
     # 40 labels by the owner, 20 by the other user, on a 10 x 6 grid 0.1 degree apart.
     cells = [(10 + (i % 10) * 0.1, 50 + (i // 10) * 0.1, 1 + i % 2, round(i / 60, 3)) for i in range(60)]
@@ -70,6 +68,7 @@ def test_table_paging_filters_zoom_and_review(page: Any, other_page: Any, live_a
 
     page.click("[data-testid=tab-labels]")
     page.wait_for_selector("[data-testid=labels-connection][data-state=live]")
+    assert page.locator("[data-testid=class-pick] .class-name").all_inner_texts() == ["Tree", "Snag"]
     page.click("[data-testid=labels-zoom]")
     wait_until(lambda: page_text(page) == "1–50 of 60", 10, "all 60 labels in the table, 50 a page")
     rows = page.locator("[data-testid=label-row]")

@@ -24,14 +24,15 @@ export function classValueOf(feature: FeatureLike): number | null {
   return value ?? null;
 }
 
-type Look = "normal" | "selected" | "pending" | "conflict";
+type Look = "normal" | "selected" | "pending" | "conflict" | "rejected";
 
 /** A style function reading the class table through `classes()` (it changes at run time). */
 export function labelStyle(classes: () => ProjectClass[]): (feature: FeatureLike) => Style {
   const cache = new Map<string, Style>();
   return (feature) => {
     const value = classValueOf(feature);
-    const look: Look = feature.get("conflict") ? "conflict" : feature.get("pending") ? "pending" : "normal";
+    const review = (feature.get("props") as { review_status?: string } | undefined)?.review_status ?? feature.get("review_status");
+    const look: Look = feature.get("conflict") ? "conflict" : feature.get("pending") ? "pending" : review === "rejected" ? "rejected" : "normal";
     const color = classColor(classes(), value);
     const key = `${color.join(",")}|${look}`;
     let style = cache.get(key);
@@ -58,9 +59,10 @@ function makeStyle(color: [number, number, number], look: Look): Style {
   const stroke = new Stroke({
     color: look === "conflict" ? "#c62828" : rgb(color),
     width,
-    lineDash: look === "pending" || look === "conflict" ? [6, 4] : undefined,
+    lineDash: look === "pending" || look === "conflict" ? [6, 4] : look === "rejected" ? [2, 4] : undefined,
   });
-  const fill = new Fill({ color: rgb(color, look === "selected" ? 0.35 : 0.2) });
+  // Rejected labels stay visible for a second look, but faint.
+  const fill = new Fill({ color: rgb(color, look === "selected" ? 0.35 : look === "rejected" ? 0.05 : 0.2) });
   return new Style({
     stroke,
     fill,

@@ -4,6 +4,14 @@ import type { Project } from "../api/types";
 import { navigate, projectPath } from "../router";
 import type { AppContext, Page } from "../shell";
 import { h, replace, setNotice } from "../ui/dom";
+import { PALETTE } from "../labeling/classes";
+import type { ProjectClass } from "../api/types";
+
+/** "Tree, Snag" -> classes 1 and 2 in the palette's colours (duplicates and blanks dropped). */
+export function classesFrom(text: string): ProjectClass[] {
+  const names = [...new Set(text.split(",").map((n) => n.trim()).filter(Boolean))];
+  return names.map((name, i) => ({ value: i + 1, name, color: PALETTE[i % PALETTE.length]! }));
+}
 import { formatDateTime } from "../ui/format";
 
 export function mountProjectsPage(outlet: HTMLElement, app: AppContext): Page {
@@ -24,6 +32,7 @@ export function mountProjectsPage(outlet: HTMLElement, app: AppContext): Page {
 
   const nameInput = h("input", { name: "name", required: true, maxlength: 200, placeholder: "e.g. Osceola trees", testid: "project-name" });
   const descInput = h("textarea", { name: "description", rows: 3, placeholder: "What is mapped, where, from which imagery", testid: "project-description" });
+  const classesInput = h("input", { name: "classes", placeholder: "e.g. Tree, Snag, Building (optional)", testid: "project-classes-input" });
   const submit = h("button", { type: "submit", class: "btn btn-primary", testid: "project-create" }, "Create project");
   const formNotice = h("p", { class: "notice", hidden: true, testid: "project-create-error" });
   const form = h(
@@ -32,6 +41,7 @@ export function mountProjectsPage(outlet: HTMLElement, app: AppContext): Page {
     h("h2", {}, "New project"),
     h("label", {}, "Name", nameInput),
     h("label", {}, "Description", descInput),
+    h("label", { title: "Class names, comma separated; they get values 1, 2, ... and distinct colours. Editable later in the Labels tab." }, "Classes", classesInput),
     formNotice,
     h("div", { class: "actions" }, submit),
   );
@@ -40,7 +50,7 @@ export function mountProjectsPage(outlet: HTMLElement, app: AppContext): Page {
     submit.disabled = true;
     setNotice(formNotice, "");
     app.api
-      .createProject({ name: nameInput.value.trim(), description: descInput.value.trim() })
+      .createProject({ name: nameInput.value.trim(), description: descInput.value.trim(), classes: classesFrom(classesInput.value) })
       .then((project) => navigate(projectPath(project.id)))
       .catch((err: unknown) => setNotice(formNotice, err instanceof ApiError ? err.detail : String(err)))
       .finally(() => {
