@@ -4,6 +4,7 @@ import VectorLayer from "ol/layer/Vector";
 import VectorSource from "ol/source/Vector";
 import { Fill, Stroke, Style } from "ol/style";
 import type Feature from "ol/Feature";
+import { accuracyTool } from "../accuracy/tool";
 import type { Job, ProjectClass, Raster } from "../api/types";
 import { LabelsApi } from "../labeling/api";
 import { geojson } from "../labeling/mapLayers";
@@ -90,7 +91,8 @@ export function detectionsResult(ctx: ProjectContext, layer: Layer, options: Det
     h("div", { class: "row small" },
       h("a", { href: layerExportUrl(layer.id, "geojson"), download: true, testid: "export-geojson" }, "GeoJSON"), " · ",
       h("a", { href: layerExportUrl(layer.id, "gpkg"), download: true, testid: "export-gpkg" }, "GeoPackage"), " · ",
-      h("a", { href: "#", onclick: (e: Event) => { e.preventDefault(); ctx.showPanel("labels"); } }, "Edit in Labels")));
+      h("a", { href: "#", onclick: (e: Event) => { e.preventDefault(); ctx.showPanel("labels"); } }, "Edit in Labels")),
+    accuracyTool(ctx, { layer }));
 }
 
 /** A classified raster: the raster layers show it; here its legend and opacity. */
@@ -102,5 +104,6 @@ export function classifiedResult(ctx: ProjectContext, raster: Raster): HTMLEleme
     h("div", { class: "row" }, h("strong", {}, raster.name), h("span", { class: "spacer" }),
       h("a", { href: "#", onclick: (e: Event) => { e.preventDefault(); ctx.rasterLayers.zoomTo(raster.id); } }, "Zoom to")),
     h("label", { class: "row small" }, "Opacity ", opacity),
-    legend(raster.classes ?? [], "result-legend"));
+    legend(raster.classes ?? [], "result-legend"),
+    accuracyTool(ctx, { raster }));
 }

@@ -107,7 +107,7 @@ export const MODEL_TYPES = [
 ] as const;
 
 export class ModelsApi {
-  constructor(private readonly api: ApiClient) {}
+  constructor(readonly api: ApiClient) {}
 
   list(filter: ModelFilter): Promise<ModelPackage[]> {
     return this.api.listAll<ModelPackage>("/api/models/", {

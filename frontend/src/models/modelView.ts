@@ -1,5 +1,6 @@
 /** One model package: properties, classes, metrics, images, the arguments it takes at
  * inference, and (for its project's editors) edit and delete. */
+import { modelAccuracySection } from "../accuracy/modelRuns";
 import { ApiError } from "../api/http";
 import { h, replace, setNotice } from "../ui/dom";
 import { formatBytes, formatDateTime } from "../ui/format";
@@ -212,6 +213,7 @@ export function modelView(models: ModelsApi, pkg: ModelPackage, hooks: ModelView
     ),
     h("div", { class: "panel-section" }, h("h3", {}, "Classes"), classTable(pkg)),
     metricsSection(pkg),
+    modelAccuracySection(models.api.http, pkg.id),
     imagesSection(pkg),
     h("div", { class: "panel-section" }, h("h3", {}, "Arguments"), argsHost),
   );
