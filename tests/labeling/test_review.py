@@ -57,3 +57,15 @@ def test_review_counts_and_accepted_only_export(team, client_for, labels):
 def test_empty_layer_has_no_extent(team, client_for, labels):
     layer = client_for(team.owner).get(f"/api/layers/{labels.pk}/").json()
     assert layer["extent"] is None and layer["review_counts"] == {"unreviewed": 0, "accepted": 0, "rejected": 0}
+
+
+def test_training_export_can_take_only_accepted(team, client_for, labels):
+    from apps.labeling.datasets.export import _features
+
+    editor = client_for(team.editor)
+    a = create(editor, labels, feature(square(LON, LAT)))
+    create(editor, labels, feature(square(LON + 0.01, LAT)))
+    assert review(client_for(team.owner), labels, a, "accepted", 1).status_code == 200
+    logged: list[str] = []
+    assert [f.feature_id for f in _features(labels.pk, {1, 2}, logged.append, only_accepted=True)] == [a["id"]]
+    assert len(_features(labels.pk, {1, 2}, logged.append)) == 2
