@@ -209,17 +209,18 @@ def band_indices(emd: Emd) -> tuple[int, ...]:
     return tuple(b if isinstance(b, int) else i for i, b in enumerate(bands))
 
 
-LEGACY_UNET = "rasterlab.UnetClassifier"
-"""ModelConfiguration of UnetClassifier packages written before the DynamicUnet layout."""
+LEGACY_UNET_KEY = "encoder.conv1.weight"
+"""A key only UnetClassifier weights written before the DynamicUnet layout have."""
 
 
-def model_for_emd(emd: Emd) -> tuple[nn.Module, ArchSpec, InputScaling]:
-    """An untrained model with the exact layout the package's weights need."""
+def model_for_emd(emd: Emd, legacy_unet: bool = False) -> tuple[nn.Module, ArchSpec, InputScaling]:
+    """An untrained model with the exact layout the package's weights need (`legacy_unet`:
+    Rasterlab's first U-Net, for UnetClassifier weights holding LEGACY_UNET_KEY)."""
     spec, backbone = resolve_arch(emd)
     if not emd.classes:
         raise EngineInputError("the .emd lists no Classes")
     scaling = scaling_from_emd(emd)
-    if spec.name == "UnetClassifier" and emd.model_configuration_name == LEGACY_UNET:
+    if spec.name == "UnetClassifier" and legacy_unet:
         legacy = LegacyUnet(backbone, len(emd.classes) + 1, pretrained=False)
         adapt_first_conv(legacy, len(band_indices(emd)))
         return legacy, spec, scaling
@@ -239,9 +240,10 @@ def model_for_emd(emd: Emd) -> tuple[nn.Module, ArchSpec, InputScaling]:
 
 def load_predictor(model_dir: Path, emd: Emd, device: str = "cpu") -> Predictor:
     """Rebuild the package's model in `model_dir` (an extracted package) on `device`."""
-    model, spec, scaling = model_for_emd(emd)
+    resolve_arch(emd)  # says why a package cannot run before looking for its weights
     path = weights_path(model_dir, emd)
     state = load_weights(path)
+    model, spec, scaling = model_for_emd(emd, legacy_unet=LEGACY_UNET_KEY in state)
     problem = _mismatch(model, state)
     if problem:
         raise EngineInputError(

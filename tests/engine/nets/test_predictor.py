@@ -50,7 +50,7 @@ def _chips(batch: int = 2, bands: int = 3) -> np.ndarray:
 
 
 def test_legacy_unet_package_still_loads(tmp_path: Path) -> None:
-    """UnetClassifier packages written before the DynamicUnet layout ("rasterlab.UnetClassifier")."""
+    """UnetClassifier packages written before the DynamicUnet layout (told apart by their keys)."""
     from backend.engine.nets.segmentation import LegacyUnet
 
     model = LegacyUnet("resnet18", 3, pretrained=False)
