@@ -35,6 +35,22 @@ def layer(project, user, name, rows, kind="labels", source_job=None):
     return made
 
 
+def classified_raster(project, name, data, cell, source_job=None):
+    from apps.labeling.models import Raster
+    from apps.labeling.storage import raster_cog_path
+
+    raster = Raster.objects.create(project=project, name=name, kind="classified", status="ready", count=1,
+                                   classes=[{"value": 1, "name": "Tree", "color": [0, 200, 0]},
+                                            {"value": 2, "name": "Grass", "color": [200, 200, 0]}],
+                                   source_job_id=source_job)
+    path = raster_cog_path(raster.pk)
+    path.parent.mkdir(parents=True)
+    with rasterio.open(path, "w", driver="GTiff", width=data.shape[1], height=data.shape[0], count=1, dtype="uint8",
+                       crs="EPSG:4326", transform=from_origin(X0, Y0, cell, cell), nodata=0) as dst:
+        dst.write(data, 1)
+    return raster
+
+
 def start(api, project, params: dict):
     return api.post("/api/jobs/", {"kind": "compute_accuracy", "project": project.pk, "params": params}, format="json")
 
@@ -154,23 +170,13 @@ def test_reports_are_private_to_the_project(scene, client_for, run_jobs):
 
 def test_classified_raster_against_polygons(team, client_for, data_dir, run_jobs):
     from apps.jobs.models import Job
-    from apps.labeling.models import Raster
-    from apps.labeling.storage import raster_cog_path
 
     api = client_for(team.owner)
     made = Job.objects.create(kind="classify_pixels", project_id=team.project.pk, status="succeeded",
                               params={"in_model": 12345, "in_raster": None})
     data = np.ones((100, 100), dtype=np.uint8)
     data[:, 50:] = 2
-    raster = Raster.objects.create(project=team.project, name="Classified", kind="classified", status="ready", count=1,
-                                   classes=[{"value": 1, "name": "Tree", "color": [0, 200, 0]},
-                                            {"value": 2, "name": "Grass", "color": [200, 200, 0]}],
-                                   source_job_id=made.pk)
-    path = raster_cog_path(raster.pk)
-    path.parent.mkdir(parents=True)
-    with rasterio.open(path, "w", driver="GTiff", width=100, height=100, count=1, dtype="uint8", crs="EPSG:4326",
-                       transform=from_origin(X0, Y0, S / 10, S / 10), nodata=0) as dst:
-        dst.write(data, 1)
+    raster = classified_raster(team.project, "Classified", data, S / 10, source_job=made.pk)
     # Reference: class 1 over the 60 left columns of the top 20 rows (the last 10 predicted 2).
     w, e, n, s = X0, X0 + 60 * S / 10, Y0, Y0 - 20 * S / 10
     truth = layer(team.project, team.owner, "Land cover",
@@ -192,3 +198,30 @@ def test_classified_raster_against_polygons(team, client_for, data_dir, run_jobs
     assert both.status_code == 400 and "params.in_reference_raster" in both.json()["detail"]
     from apps.jobs.models import Job as Jobs
     assert Jobs.objects.get(pk=job["id"]).params["model"] == 12345
+
+
+def test_classified_raster_against_a_reference_raster(team, client_for, data_dir, run_jobs):
+    api = client_for(team.owner)
+    data = np.ones((100, 100), dtype=np.uint8)
+    data[:, 50:] = 2
+    result = classified_raster(team.project, "Classified", data, S / 10)
+    reference = classified_raster(team.project, "Reference", np.full((50, 50), 2, dtype=np.uint8), S / 5)
+    body = start(api, team.project, {"in_classified_raster": result.pk, "in_reference_raster": reference.pk}).json()
+    run_jobs("default")
+    job = api.get(f"/api/jobs/{body['id']}/").json()
+    assert job["status"] == "succeeded", job
+    assert job["result"]["confusion"] == [[0, 0], [5000, 5000]] and job["result"]["kappa"] == 0.0
+    other = classified_raster(team.other_project, "Theirs", data, S / 10)
+    refused = start(api, team.project, {"in_classified_raster": result.pk, "in_reference_raster": other.pk})
+    assert refused.status_code == 400 and "params.in_reference_raster" in refused.json()["detail"]
+
+
+def test_extent_limits_what_is_scored(scene, run_jobs):
+    x0, y0 = X0 - S, Y0 - S  # around squares 0 and 1 only (the false detection at 1.5 is outside)
+    extent = {"type": "Polygon", "coordinates": [[[x0, y0], [X0 + 12 * S, y0], [X0 + 12 * S, Y0 + 2 * S],
+                                                  [x0, Y0 + 2 * S], [x0, y0]]]}
+    body = start(scene.api, scene.team.project, {"in_detected_features": scene.found.pk, "processing_extent": extent,
+                                                 "in_ground_truth_features": scene.truth.pk}).json()
+    run_jobs("default")
+    overall = scene.api.get(f"/api/jobs/{body['id']}/").json()["result"]["overall"]
+    assert (overall["true_positives"], overall["false_positives"], overall["false_negatives"]) == (2, 1, 0)
