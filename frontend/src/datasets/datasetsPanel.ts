@@ -132,7 +132,7 @@ function mountDatasetsPanel(container: HTMLElement, ctx: ProjectContext): () => 
     ctx.events.on("rasters", (rasters) => form?.setRasters(rasters)),
     // Feature counts and layers change in other tabs and by other people: fresh when shown.
     ctx.events.on("panel", (id) => id === "datasets" && void loadLayers()),
-    ctx.events.on("job", (job) => job.status === "succeeded" && typeof job.result?.layer === "number" && void loadLayers()),
+    ctx.events.on("job", (job) => job.status === "succeeded" && (typeof job.result?.layer === "number" || job.kind === "import_features") && void loadLayers()),
   ];
   form?.setRasters(ctx.rasters());
   ctx.jobs().forEach((job) => (job.status === "queued" || job.status === "running") && track(job));

@@ -287,6 +287,8 @@ function mountInferencePanel(container: HTMLElement, ctx: ProjectContext): () =>
   modelSelect.addEventListener("change", () => void loadArguments());
   const offs = [
     ctx.events.on("job", (job) => track(job)),
+    // A model trained (or a layer made) meanwhile is offered at once.
+    ctx.events.on("job", (job) => job.status === "succeeded" && ["train_model", "import_features"].includes(job.kind) && void loadLists()),
     ctx.events.on("jobs", (jobs) => showEarlier(jobs)),
     ctx.events.on("rasters", (rasters) => setRasters(rasters)),
     // Models and layers made in other panels meanwhile: refresh the lists whenever the tab is shown.
