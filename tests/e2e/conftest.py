@@ -192,6 +192,9 @@ def live_app() -> Iterator[LiveApp]:
         "DJANGO_SETTINGS_MODULE": "backend.settings.base",
         "RASTERLAB_DATA_DIR": str(data_dir),
         "PYTHONUNBUFFERED": "1",
+        # A basemap that cannot load (connection refused at once): the map behaves as offline on
+        # every machine, and tests never fetch from the internet nor see tiles under the imagery.
+        "RASTERLAB_BASEMAP_URL": "http://127.0.0.1:9/{z}/{x}/{y}.png",
     })
     db_url = os.environ.get("DATABASE_URL", "")
     postgres = db_url.startswith(("postgres://", "postgresql://"))
