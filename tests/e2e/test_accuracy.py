@@ -90,5 +90,5 @@ def test_compute_accuracy_of_a_detections_layer(page, live_app, tmp_path):
     page.click(f"[data-testid=model-item][data-model-id='{model_id}']")
     run = page.locator(f"[data-testid=model-accuracy-run][data-job-id='{job_id}']")
     run.wait_for()
-    assert "osbs" in run.inner_text() and "R 0.750" in run.locator("[data-testid=model-accuracy-headline]").inner_text()
+    assert "osbs" in run.inner_text() and "R 0.75 " in run.locator("[data-testid=model-accuracy-headline]").inner_text()
     assert page.console_errors == []

@@ -14,22 +14,21 @@ function headline(run: AccuracyRun): string {
   return "";
 }
 
-function runsTable(runs: AccuracyRun[]): HTMLElement {
+function runsList(runs: AccuracyRun[]): HTMLElement {
   if (!runs.length) return h("p", { class: "muted small", testid: "model-accuracy-empty" }, "No accuracy runs yet: use “Compute accuracy” on a result of this model (Inference tab).");
-  return h("table", { class: "grid compact accuracy-runs", testid: "model-accuracy" },
-    h("thead", {}, h("tr", {}, ["Date", "Raster", "Result", "Ground truth", "Scores", ""].map((t) => h("th", {}, t)))),
-    h("tbody", {}, runs.map((r) => h("tr", { testid: "model-accuracy-run", "data-job-id": r.job },
-      h("td", { title: r.created_by ?? "" }, formatDateTime(r.finished_at ?? r.created_at)),
-      h("td", {}, r.raster || "–"),
-      h("td", {}, r.result),
-      h("td", {}, r.ground_truth),
-      h("td", { testid: "model-accuracy-headline" }, r.status === "succeeded" ? `${headline(r)}${r.min_iou ? ` (IoU ${r.min_iou})` : ""}` : r.status),
-      h("td", {}, r.status === "succeeded" ? [h("a", { href: reportUrl(r.job, "csv"), download: true }, "CSV"), " ", h("a", { href: reportUrl(r.job, "json"), download: true }, "JSON")] : null)))));
+  return h("ul", { class: "accuracy-runs", testid: "model-accuracy" }, runs.map((r) => h("li", { testid: "model-accuracy-run", "data-job-id": r.job },
+    h("div", { class: "row" }, h("strong", {}, r.raster || "(raster deleted)"), h("span", { class: "spacer" }),
+      h("span", { class: "muted", title: r.created_by ?? "" }, formatDateTime(r.finished_at ?? r.created_at))),
+    h("div", { class: "muted ellipsis", title: `${r.result} vs ${r.ground_truth}` }, `${r.result} vs ${r.ground_truth}`),
+    h("div", { class: "row" },
+      h("span", { class: "scores", testid: "model-accuracy-headline" }, r.status === "succeeded" ? `${headline(r)}${r.min_iou ? ` @IoU ${r.min_iou}` : ""}` : r.status),
+      h("span", { class: "spacer" }),
+      r.status === "succeeded" ? [h("a", { href: reportUrl(r.job, "csv"), download: true }, "CSV"), " · ", h("a", { href: reportUrl(r.job, "json"), download: true }, "JSON")] : null))));
 }
 
 export function modelAccuracySection(http: Http, modelId: number): HTMLElement {
   const host = h("div", {}, h("p", { class: "muted small" }, "Loading accuracy runs…"));
-  modelRuns(http, modelId).then((runs) => replace(host, runsTable(runs)),
+  modelRuns(http, modelId).then((runs) => replace(host, runsList(runs)),
     (err: unknown) => replace(host, h("p", { class: "notice notice-error" }, err instanceof ApiError ? err.detail : String(err))));
   return h("div", { class: "panel-section", testid: "model-accuracy-section" }, h("h3", {}, "Accuracy"), host);
 }

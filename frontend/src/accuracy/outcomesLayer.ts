@@ -1,4 +1,4 @@
-/** The map's view of a detections accuracy run: true positives green, false positives red, missed
+/** The map's view of a detections accuracy run: true positives blue (not a class colour), false positives red, missed
  * ground truth dashed orange (ids from /api/accuracy/{job}/outcomes/, shapes from the layers). */
 import VectorLayer from "ol/layer/Vector";
 import VectorSource from "ol/source/Vector";
@@ -11,9 +11,9 @@ import { outcomes } from "./api";
 
 const MAX_FEATURES = 50_000;
 export const OUTCOME_STYLES: Record<string, Style> = {
-  tp: new Style({ stroke: new Stroke({ color: "#1a9850", width: 2 }), fill: new Fill({ color: "rgba(26,152,80,0.15)" }) }),
-  fp: new Style({ stroke: new Stroke({ color: "#d73027", width: 2 }), fill: new Fill({ color: "rgba(215,48,39,0.15)" }) }),
-  missed: new Style({ stroke: new Stroke({ color: "#fc8d59", width: 2, lineDash: [6, 4] }), fill: new Fill({ color: "rgba(252,141,89,0.12)" }) }),
+  tp: new Style({ stroke: new Stroke({ color: "#2166ac", width: 3 }), fill: new Fill({ color: "rgba(33,102,172,0.2)" }) }),
+  fp: new Style({ stroke: new Stroke({ color: "#d73027", width: 3 }), fill: new Fill({ color: "rgba(215,48,39,0.2)" }) }),
+  missed: new Style({ stroke: new Stroke({ color: "#fc8d59", width: 3, lineDash: [6, 4] }), fill: new Fill({ color: "rgba(252,141,89,0.15)" }) }),
 };
 
 export interface OutcomesLayer {

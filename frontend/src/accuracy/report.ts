@@ -4,18 +4,23 @@ import type { AccuracyReport, DetectionReport, DetectionRow, PixelReport } from 
 import { reportUrl } from "./api";
 import { confusionHeatmap, prCurve } from "./charts";
 
-export function num(v: number | null | undefined, digits = 3): string {
+export function num(v: number | null | undefined, digits = 2): string {
   return v === null || v === undefined ? "–" : Number.isInteger(v) ? String(v) : v.toFixed(digits);
 }
 
+const TITLES: Partial<Record<keyof DetectionRow, string>> = {
+  true_positives: "true positives", false_positives: "false positives", false_negatives: "missed ground truth (false negatives)",
+  precision: "precision", recall: "recall", ap: "all-point average precision at the minimum IoU", ap50_95: "COCO AP averaged over IoU 0.5:0.95",
+};
+
 function detectionTable(report: DetectionReport): HTMLElement {
   const cols: [keyof DetectionRow, string][] = [["true_positives", "TP"], ["false_positives", "FP"], ["false_negatives", "FN"],
-    ["precision", "Precision"], ["recall", "Recall"], ["f1", "F1"], ["ap", `AP@${report.min_iou}`], ["ap50_95", "AP50:95"]];
+    ["precision", "P"], ["recall", "R"], ["f1", "F1"], ["ap", `AP@${report.min_iou}`], ["ap50_95", "AP50:95"]];
   const row = (r: DetectionRow, overall: boolean): HTMLElement =>
     h("tr", { class: overall ? "total" : "", testid: overall ? "accuracy-overall" : "accuracy-class" },
       h("td", {}, r.class_name), cols.map(([k]) => h("td", { "data-col": k }, num(r[k] as number | null))));
   return h("table", { class: "grid compact", testid: "accuracy-table" },
-    h("thead", {}, h("tr", {}, h("th", {}, "Class"), cols.map(([, t]) => h("th", {}, t)))),
+    h("thead", {}, h("tr", {}, h("th", {}, "Class"), cols.map(([k, t]) => h("th", { title: TITLES[k] ?? "" }, t)))),
     h("tbody", {}, report.classes.map((r) => row(r, false)), row(report.overall, true)));
 }
 
