@@ -135,3 +135,29 @@ def test_table_paging_filters_zoom_and_review(page: Any, other_page: Any, live_a
     assert page.inner_text("[data-testid=basemap-state]") == "(offline)"
     assert not page.is_checked("[data-testid=basemap-toggle]")
     assert not page.console_errors, page.console_errors
+
+
+def test_basemap_where_the_network_allows(page: Any, live_app: Any) -> None:
+    """The basemap server answering (here: the browser is handed its tiles), the basemap is drawn
+    under everything; switched off, it stays off after a reload."""
+    import io
+
+    from PIL import Image
+
+    from .helpers import drawn_fraction, map_center_clip, map_image
+
+    tile = io.BytesIO()
+    Image.new("RGB", (256, 256), (200, 40, 40)).save(tile, format="PNG")
+    page.route("http://127.0.0.1:9/**", lambda route: route.fulfill(status=200, content_type="image/png",
+                                                                     body=tile.getvalue()))
+    login(page, live_app.owner)
+    create_project(page, "E2E basemap")
+    wait_until(lambda: page.get_attribute(".basemap", "data-state") == "on", 10, "the basemap on")
+    clip = map_center_clip(page)
+    wait_until(lambda: drawn_fraction(map_image(page, clip)) > 0.95, 10, "basemap tiles under the map")
+    page.uncheck("[data-testid=basemap-toggle]")
+    wait_until(lambda: drawn_fraction(map_image(page, clip)) < 0.05, 10, "the basemap hidden")
+    page.reload()
+    page.wait_for_selector("[data-testid=project-page]")
+    assert page.get_attribute(".basemap", "data-state") == "off"
+    assert not page.console_errors, page.console_errors
