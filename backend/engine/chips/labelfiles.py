@@ -11,6 +11,7 @@ Layouts (``<stem>`` is the chip's zero-padded index):
 - Labeled_Tiles: labels/<stem>.xml, VOC-like with one object: the class of the centre feature.
 - COCO: labels.json at the root (written by ``finish``), one image entry per chip, file_name
   the bare chip name (images/ implied), as arcgis.learn's COCO_rectangles reads it; no map.txt.
+  (arcgis.learn cannot tell multispectral COCO chips apart: pass imagery_type="ms" there.)
 """
 from __future__ import annotations
 

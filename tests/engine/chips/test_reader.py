@@ -48,6 +48,26 @@ def test_reads_boxes_of_our_exports(tmp_path: Path, fmt: str) -> None:
     assert read_chip(first).shape == (3, 256, 256)
 
 
+def test_reads_exports_of_earlier_rasterlab_versions(tmp_path: Path) -> None:
+    """COCO as annotations.json with images/ in file_name, RCNN_Masks folders named by value."""
+    import json
+    import shutil
+
+    common = dict(rasters=[SOAP], labels=soap_features(), classes=SOAP_CLASSES, **TILE)
+    export(tmp_path / "coco", "COCO", **common)  # type: ignore[arg-type]
+    document = json.loads((tmp_path / "coco" / "labels.json").read_text())
+    for image in document["images"]:
+        image["file_name"] = f"images/{image['file_name']}"
+    (tmp_path / "coco" / "annotations.json").write_text(json.dumps(document))
+    (tmp_path / "coco" / "labels.json").unlink()
+    coco = read_training_folder(tmp_path / "coco")
+    assert coco.metadata_format == "COCO" and len(coco.samples) == len(document["images"])
+    export(tmp_path / "rcnn", "RCNN_Masks", **common)  # type: ignore[arg-type]
+    for value, name in ((1, "Dead"), (2, "Alive")):
+        shutil.move(tmp_path / "rcnn" / "labels" / name, tmp_path / "rcnn" / "labels" / str(value))
+    assert set(read_training_folder(tmp_path / "rcnn").samples[0].instance_mask_paths) == {1, 2}
+
+
 def test_reads_masks_of_our_exports(tmp_path: Path) -> None:
     common = dict(rasters=[SOAP], labels=soap_features(), classes=SOAP_CLASSES, **TILE)
     export(tmp_path / "cls", "Classified_Tiles", **common)  # type: ignore[arg-type]
