@@ -42,7 +42,8 @@ def classified_raster(project, name, data, cell, source_job=None):
     raster = Raster.objects.create(project=project, name=name, kind="classified", status="ready", count=1,
                                    classes=[{"value": 1, "name": "Tree", "color": [0, 200, 0]},
                                             {"value": 2, "name": "Grass", "color": [200, 200, 0]}],
-                                   source_job_id=source_job)
+                                   source_job_id=source_job, west=X0, north=Y0, east=X0 + data.shape[1] * cell,
+                                   south=Y0 - data.shape[0] * cell)
     path = raster_cog_path(raster.pk)
     path.parent.mkdir(parents=True)
     with rasterio.open(path, "w", driver="GTiff", width=data.shape[1], height=data.shape[0], count=1, dtype="uint8",
@@ -142,6 +143,8 @@ def test_bad_input_is_refused_naming_the_field(scene, client_for):
         ({"in_detected_features": scene.found.pk, "in_ground_truth_features": points.pk}, "in_ground_truth_features"),
         ({"in_detected_features": scene.found.pk, "in_ground_truth_features": scene.truth.pk,
           "processing_extent": {"type": "Polygon", "coordinates": []}}, "processing_extent"),
+        ({"in_detected_features": scene.found.pk, "in_ground_truth_features": scene.truth.pk,
+          "processing_extent": square(500)}, "processing_extent"),  # nowhere near the ground truth
     ]
     for params, field in cases:
         response = start(scene.api, team.project, params)
@@ -196,6 +199,9 @@ def test_classified_raster_against_polygons(team, client_for, data_dir, run_jobs
     both = start(api, team.project, {"in_classified_raster": raster.pk, "in_ground_truth_features": truth.pk,
                                      "in_reference_raster": raster.pk})
     assert both.status_code == 400 and "params.in_reference_raster" in both.json()["detail"]
+    elsewhere = layer(team.project, team.owner, "Elsewhere", [(square(500), 1, None)])
+    off = start(api, team.project, {"in_classified_raster": raster.pk, "in_ground_truth_features": elsewhere.pk})
+    assert off.status_code == 400 and "lies outside" in off.json()["detail"], off.json()
     from apps.jobs.models import Job as Jobs
     assert Jobs.objects.get(pk=job["id"]).params["model"] == 12345
 

@@ -9,6 +9,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.db.models import Max, Min
+from shapely.geometry import shape
+
 from apps.jobs.models import Job
 from apps.jobs.registry import ValidationContext
 from apps.labeling.layers.geometry import clean_geometry
@@ -88,6 +91,27 @@ def _check_classes(result: set[int], truth: set[int], result_name: str, truth_na
             "(a model trained on this project's classes, or labels of the model's classes).")
 
 
+def _layer_bounds(layer: Layer) -> tuple[float, float, float, float] | None:
+    b = Feature.objects.filter(layer=layer).aggregate(w=Min("minx"), s=Min("miny"), e=Max("maxx"), n=Max("maxy"))
+    return None if b["w"] is None else (b["w"], b["s"], b["e"], b["n"])
+
+
+def _meet(a: tuple[float, ...] | list[float] | None, b: tuple[float, ...] | list[float] | None) -> bool:
+    """Two [w, s, e, n] boxes overlap (unknown bounds: assume they do)."""
+    if a is None or b is None:
+        return True
+    return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
+
+
+def _check_overlaps(cleaned: dict[str, Any], truth: tuple[float, ...] | list[float] | None, truth_name: str,
+                    field: str, result: list[float] | None = None, result_name: str = "") -> None:
+    if not _meet(truth, result):
+        raise InvalidInput(f"params.{field}: {truth_name!r} lies outside {result_name!r}; nothing to compare.")
+    extent = cleaned.get("processing_extent")
+    if extent is not None and not _meet(truth, shape(extent).bounds):
+        raise InvalidInput(f"params.processing_extent: holds none of {truth_name!r}; draw it over the ground truth.")
+
+
 def source_of(*, layer: Layer | None = None, raster: Raster | None = None) -> tuple[int | None, int | None]:
     """(model, image raster) that produced a result, following its source jobs (NMS -> detect)."""
     job_id = layer.source_job_id if layer is not None else raster.source_job_id if raster is not None else None
@@ -127,6 +151,7 @@ def validate_compute_accuracy(params: dict[str, Any], ctx: ValidationContext) ->
         if truth_layer.pk == layer.pk:
             raise InvalidInput("params.in_ground_truth_features: is the detections layer itself; pick the labels.")
         _check_classes(_values(layer, False), truth_values, layer.name, truth_layer.name, "in_ground_truth_features")
+        _check_overlaps(cleaned, _layer_bounds(truth_layer), truth_layer.name, "in_ground_truth_features")
         model, raster = source_of(layer=layer)
         cleaned.update(mode="detections", in_detected_features=layer.pk, min_iou=_min_iou(params))
         names = {"result": layer.name, "ground_truth": truth_layer.name}
@@ -138,6 +163,8 @@ def validate_compute_accuracy(params: dict[str, Any], ctx: ValidationContext) ->
                 raise InvalidInput("params.in_reference_raster: give ground-truth polygons or a reference raster, "
                                    "not both.")
             _check_classes(values, truth_values, result.name, truth_layer.name, "in_ground_truth_features")
+            _check_overlaps(cleaned, _layer_bounds(truth_layer), truth_layer.name, "in_ground_truth_features",
+                            result.bounds, result.name)
             names = {"result": result.name, "ground_truth": truth_layer.name}
         else:
             if params.get("in_reference_raster") is None:
@@ -148,6 +175,7 @@ def validate_compute_accuracy(params: dict[str, Any], ctx: ValidationContext) ->
                 raise InvalidInput("params.in_reference_raster: is the classified raster itself.")
             ref_values = {int(c["value"]) for c in reference.classes or [] if isinstance(c, dict) and "value" in c}
             _check_classes(values, ref_values, result.name, reference.name, "in_reference_raster")
+            _check_overlaps(cleaned, reference.bounds, reference.name, "in_reference_raster", result.bounds, result.name)
             cleaned["in_reference_raster"] = reference.pk
             names = {"result": result.name, "ground_truth": reference.name}
         model, raster = source_of(raster=result)

@@ -20,6 +20,7 @@ import rasterio
 import shapely
 from numpy.typing import NDArray
 from rasterio.enums import Resampling
+from rasterio.errors import WindowError
 from rasterio.features import rasterize
 from rasterio.vrt import WarpedVRT
 from rasterio.warp import transform_bounds, transform_geom
@@ -82,8 +83,21 @@ def accuracy_from_confusion(confusion: NDArray[np.int64], class_values: Sequence
                          scores.accuracy, kappa(confusion), scores.mean_iou, tuple(notes))
 
 
-def _windows(full: Window, area: Window, size: int) -> Iterator[Window]:
-    inner = area.round_offsets().round_lengths().intersection(full)
+def _overlap(a: Window | None, b: Window) -> Window | None:
+    """The common part of two windows, None when they do not meet (rasterio raises)."""
+    if a is None:
+        return None
+    try:
+        common: Window = a.intersection(b)
+    except WindowError:
+        return None
+    return common if common.width > 0 and common.height > 0 else None
+
+
+def _windows(full: Window, area: Window | None, size: int) -> Iterator[Window]:
+    inner = _overlap(area.round_offsets().round_lengths() if area is not None else None, full)
+    if inner is None:
+        return
     for row in range(int(inner.row_off), int(inner.row_off + inner.height), size):
         for col in range(int(inner.col_off), int(inner.col_off + inner.width), size):
             w = Window(col, row, min(size, inner.col_off + inner.width - col), min(size, inner.row_off + inner.height - row))
@@ -136,12 +150,13 @@ def pixel_accuracy(
             assert reference is not None
             ref_src = rasterio.open(reference)
             area = _window_of(src, transform_bounds(ref_src.crs, src.crs, *ref_src.bounds))
+        scored: Window | None = area
         if mask_shape is not None:
-            area = area.intersection(_window_of(src, mask_shape.bounds))
+            scored = _overlap(area, _window_of(src, mask_shape.bounds))
         try:
             vrt = (WarpedVRT(ref_src, crs=src.crs, transform=src.transform, width=src.width, height=src.height,
                              resampling=Resampling.nearest) if ref_src is not None else None)
-            windows = list(_windows(full, area, window)) if area.width > 0 and area.height > 0 else []
+            windows = list(_windows(full, scored, window))
             for done, win in enumerate(windows, start=1):
                 if should_stop():
                     raise Cancelled()

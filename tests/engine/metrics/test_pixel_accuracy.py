@@ -80,3 +80,11 @@ def test_kappa_of_perfect_and_chance_agreement() -> None:
     assert kappa(np.zeros((2, 2), dtype=np.int64)) is None
     report = accuracy_from_confusion(np.array([[3, 1], [0, 4]]), [10, 20])
     assert report.per_class[0].class_value == 10 and report.overall_accuracy == pytest.approx(7 / 8)
+
+
+def test_ground_truth_off_the_raster_scores_nothing(classified: Path) -> None:
+    far = _rect(500, 500, 520, 520)
+    result = pixel_accuracy(classified, truth=[(far, 1)], class_values=[1, 2])
+    assert result.pixels == 0 and result.overall_accuracy is None and result.notes
+    beside = pixel_accuracy(classified, truth=[(_rect(0, 0, 60, 20), 1)], extent=far)
+    assert beside.pixels == 0
