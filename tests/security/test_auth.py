@@ -124,3 +124,16 @@ def test_expired_tokens_are_refused_everywhere_and_replaced_at_sign_in(team, set
     fresh = obtain("owner", "pw-owner").json()["token"]
     assert fresh != body["token"]
     assert APIClient(HTTP_AUTHORIZATION=f"Token {fresh}").get("/api/projects/").status_code == 200
+
+
+def test_guessing_the_old_password_is_locked_out_too(team, client_for):
+    api = client_for(team.owner)
+    for _ in range(MAX):
+        response = api.post("/api/auth/password/", {"old_password": "guess", "new_password": "a-new-pass-1"},
+                            format="json")
+        assert response.status_code == 400
+    response = api.post("/api/auth/password/", {"old_password": "pw-owner", "new_password": "a-new-pass-1"},
+                        format="json")
+    assert response.status_code == 429
+    team.owner.refresh_from_db()
+    assert team.owner.check_password("pw-owner")
