@@ -20,14 +20,14 @@ def _attachment(body: str, content_type: str, name: str) -> HttpResponse:
     return response
 
 
-@extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
+@extend_schema(operation_id="accuracy_report_csv", responses={(200, "text/csv"): OpenApiTypes.STR})
 @api_view(["GET"])
 def accuracy_report_csv(request: Request, pk: int) -> HttpResponse:
     job = accuracy_job(request.user, pk)
     return _attachment(report_csv(job.result), "text/csv; charset=utf-8", f"accuracy-{job.pk}.csv")
 
 
-@extend_schema(responses=OpenApiTypes.OBJECT)
+@extend_schema(operation_id="accuracy_report_json", responses=OpenApiTypes.OBJECT)
 @api_view(["GET"])
 def accuracy_report_json(request: Request, pk: int) -> HttpResponse:
     job = accuracy_job(request.user, pk)
