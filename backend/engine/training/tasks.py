@@ -18,6 +18,7 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.utils.data import DataLoader
 
+from backend.engine.inference.detect import DetectArgs
 from backend.engine.metrics.confusion import confusion_matrix, scores_from_confusion
 from backend.engine.metrics.detection import TrueObjects, detection_scores
 from backend.engine.nets.catalog import (
@@ -25,8 +26,10 @@ from backend.engine.nets.catalog import (
     OBJECT_CLASSIFICATION,
     OBJECT_DETECTION,
 )
+from backend.engine.nets.detection import set_detector_thresholds
 
 Autocast = Callable[[], contextlib.AbstractContextManager[Any]]
+VALID_SCORE_THRESHOLD = 0.05
 
 
 @dataclass
@@ -122,6 +125,10 @@ def evaluate(
 ) -> Evaluation:
     """Validation loss and metrics over `loader` (eval pass; BN frozen for detector losses)."""
     detector = family in (OBJECT_DETECTION, INSTANCE_DETECTION)
+    if detector:
+        # validate with the in-chip NMS Detect Objects applies by default (Mask R-CNN's too),
+        # and a low score threshold, as AP needs
+        set_detector_thresholds(model, VALID_SCORE_THRESHOLD, DetectArgs().nms_overlap)
     n_outputs = len(class_names) + (0 if family == OBJECT_CLASSIFICATION else 1)
     total_loss, count = 0.0, 0
     preds: list[Predicted] = []
