@@ -169,6 +169,12 @@ def test_reports_are_private_to_the_project(scene, client_for, run_jobs):
     viewer = client_for(scene.team.viewer)
     assert viewer.get(f"/api/accuracy/{body['id']}/report.json").status_code == 200
     assert len(viewer.get(f"/api/models/{scene.model}/accuracy/").json()["results"]) == 1
+    # Not an accuracy job, or not an id at all.
+    other_kind = scene.api.get(f"/api/accuracy/{scene.found.source_job_id}/report.csv")
+    assert other_kind.status_code == 404 and "detect_objects" in other_kind.json()["detail"]
+    for bad in ("abc", "99999999999999999999999", "-1"):
+        assert scene.api.get(f"/api/accuracy/{bad}/outcomes/").status_code == 400
+        assert scene.api.get(f"/api/models/{bad}/accuracy/").status_code == 400
 
 
 def test_classified_raster_against_polygons(team, client_for, data_dir, run_jobs):
