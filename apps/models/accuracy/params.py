@@ -85,9 +85,12 @@ def _values(layer: Layer, only_accepted: bool) -> set[int]:
 
 def _check_classes(result: set[int], truth: set[int], result_name: str, truth_name: str, field: str) -> None:
     if result and truth and not result & truth:
+        def listed(values: set[int]) -> str:
+            return "[" + ", ".join("no class" if v == -1 else str(v) for v in sorted(values)) + "]"
+
         raise InvalidInput(
-            f"params.{field}: no class of {result_name!r} ({sorted(result)}) occurs in {truth_name!r} "
-            f"({sorted(truth)}); the result and the ground truth must use the same class values "
+            f"params.{field}: no class of {result_name!r} {listed(result)} occurs in {truth_name!r} "
+            f"{listed(truth)}; the result and the ground truth must use the same class values "
             "(a model trained on this project's classes, or labels of the model's classes).")
 
 
