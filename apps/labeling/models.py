@@ -24,6 +24,7 @@ class Membership(models.Model):
     class Role(models.TextChoices):
         OWNER = "owner"
         EDITOR = "editor"
+        REVIEWER = "reviewer"
         VIEWER = "viewer"
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")

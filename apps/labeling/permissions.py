@@ -16,12 +16,15 @@ def project_role(user: Any, project_id: int) -> Role | None:
     return Role(role) if role else None
 
 
-def require_role(user: Any, project_id: int, *, write: bool = False, admin: bool = False) -> Role:
+def require_role(user: Any, project_id: int, *, write: bool = False, admin: bool = False,
+                 review: bool = False) -> Role:
     """The user's role on the project; 404 for non-members (they must not learn it exists),
     403 for a member without the needed role."""
     role = project_role(user, project_id)
     if role is None:
         raise NotFound("Project not found.")
+    if review and not role.can_review:
+        raise PermissionDenied("Viewers cannot review labels; ask an owner for the reviewer or editor role.")
     if admin and not role.can_admin:
         raise PermissionDenied("Only a project owner can do this.")
     if write and not role.can_write:

@@ -7,11 +7,17 @@ from enum import Enum
 class Role(str, Enum):
     OWNER = "owner"
     EDITOR = "editor"
+    # Looks at everything and accepts or rejects labels and detections; changes nothing else.
+    REVIEWER = "reviewer"
     VIEWER = "viewer"
 
     @property
     def can_write(self) -> bool:
         return self in (Role.OWNER, Role.EDITOR)
+
+    @property
+    def can_review(self) -> bool:
+        return self in (Role.OWNER, Role.EDITOR, Role.REVIEWER)
 
     @property
     def can_admin(self) -> bool:

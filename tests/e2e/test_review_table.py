@@ -130,6 +130,20 @@ def test_table_paging_filters_zoom_and_review(page: Any, other_page: Any, live_a
     exported = page.evaluate("async (u) => (await (await fetch(u)).json()).features.map((f) => f.id)", href)
     assert exported == [int(target)]
 
+    # A reviewer (the other user, made one by the owner) reviews without the drawing tools.
+    assert page.evaluate(ADD_MEMBER.replace("role: 'editor'", "role: 'reviewer'"), [project, live_app.other.username]) == 201
+    other_page.goto(f"/projects/{project}/")
+    other_page.click("[data-testid=tab-labels]")
+    other_page.wait_for_selector("[data-testid=labels-connection][data-state=live]")
+    assert other_page.locator("[data-testid=labels-tools]").count() == 0
+    pending = other_page.locator("[data-testid=label-row][data-review=unreviewed]").first
+    pending_id = pending.get_attribute("data-feature-id")
+    pending.click()
+    other_page.click("[data-testid=review-accept]")
+    mine = page.locator(f"[data-testid=label-row][data-feature-id='{pending_id}']")
+    wait_until(lambda: mine.get_attribute("data-review") == "accepted", 10, "the reviewer's verdict live in the owner's table")
+    wait_until(lambda: counts.text_content() == "2 accepted · 1 rejected · 57 to review", 10, "the counts with it")
+
     # Offline (the e2e app's basemap URL cannot answer) there is no basemap, and no error about it.
     wait_until(lambda: page.get_attribute(".basemap", "data-state") == "offline", 10, "the basemap found offline")
     assert page.inner_text("[data-testid=basemap-state]") == "(offline)"

@@ -69,3 +69,23 @@ def test_training_export_can_take_only_accepted(team, client_for, labels):
     logged: list[str] = []
     assert [f.feature_id for f in _features(labels.pk, {1, 2}, logged.append, only_accepted=True)] == [a["id"]]
     assert len(_features(labels.pk, {1, 2}, logged.append)) == 2
+
+
+def test_a_reviewer_reviews_and_changes_nothing_else(team, client_for, labels, make_user):
+    from apps.labeling.models import Membership
+
+    reviewer = make_user("rita")
+    Membership.objects.create(project=team.project, user=reviewer, role="reviewer")
+    a = create(client_for(team.editor), labels, feature(square(LON, LAT)))
+    api = client_for(reviewer)
+    done = review(api, labels, a, "accepted", 1)
+    assert done.status_code == 200 and done.json()["properties"]["reviewer"] == "rita"
+    moved = api.patch(feature_url(labels, a["id"]), {"geometry": square(LON + 1, LAT), "properties": {"version": 2}},
+                      format="json")
+    assert moved.status_code == 403
+    both = api.patch(feature_url(labels, a["id"]), {"properties": {"version": 2, "review_status": "rejected",
+                                                                      "class_value": 2}}, format="json")
+    assert both.status_code == 403
+    assert api.post(features_url(labels), feature(square(LON, LAT)), format="json").status_code == 403
+    project = api.get(f"/api/projects/{team.project.pk}/").json()
+    assert project["role"] == "reviewer"

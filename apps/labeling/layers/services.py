@@ -193,9 +193,11 @@ def _stale(layer: Layer, feature_id: int, version: int) -> DomainError:
 def feature_update(*, user: Any, layer: Layer, feature_id: int, version: int, geometry: Any = None,
                    properties: Any = None) -> Feature:
     """Change geometry and/or properties. Attributes are merged (a null value removes one).
-    ``properties.review_status`` records a review by ``user`` ("" clears it)."""
-    require_role(user, layer.project_id, write=True)
+    ``properties.review_status`` records a review by ``user`` ("" clears it); a change of nothing
+    else needs only the reviewer role."""
     props = _split_properties(properties)
+    review_only = geometry is None and "review_status" in props and set(props) <= {"review_status", "version"}
+    require_role(user, layer.project_id, write=not review_only, review=review_only)
     geom: CleanGeometry | None = clean_geometry(geometry) if geometry is not None else None
     changes: dict[str, Any] = {}
     if geom is not None:

@@ -1,6 +1,6 @@
 /** Shapes of the public API v1 (see /api/schema/ and docs ARCHITECTURE "Public API contract"). */
 
-export type Role = "owner" | "editor" | "viewer";
+export type Role = "owner" | "editor" | "reviewer" | "viewer";
 
 export interface Paginated<T> {
   count: number;

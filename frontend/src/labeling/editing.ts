@@ -203,10 +203,11 @@ export class Editor {
     return true;
   }
 
-  /** Accept or reject the selected features ("" clears the review); editors and owners review. */
+  /** Accept or reject the selected features ("" clears the review). */
   reviewSelected(status: "accepted" | "rejected" | ""): boolean {
+    // Reviewers review without the editing tools (the panel offers this to reviewers and up).
     const features = this.selected().filter((f) => f.getId() !== undefined && (propsOf(f)?.review_status ?? "") !== status);
-    if (!this.enabled || features.length === 0) return false;
+    if (features.length === 0) return false;
     for (const f of features) {
       const id = f.getId() as number;
       this.enqueue(id, async () => {

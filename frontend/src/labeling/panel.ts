@@ -79,7 +79,8 @@ function mountLabelingPanel(container: HTMLElement, ctx: ProjectContext): () => 
   });
 
   const table = labelTable((feature) => session?.editor.selectAndZoom(feature));
-  const reviews = reviewBox(ctx.canEdit, (status) => session?.editor.reviewSelected(status), () => session && renderExportLinks(session.layer));
+  const canReview = ctx.canEdit || ctx.project.role === "reviewer";
+  const reviews = reviewBox(canReview, (status) => session?.editor.reviewSelected(status), () => session && renderExportLinks(session.layer));
 
   // --- classes, import / export
   const editor = ctx.canEdit
@@ -106,7 +107,7 @@ function mountLabelingPanel(container: HTMLElement, ctx: ProjectContext): () => 
   append(
     container,
     h("div", { class: "panel-section" }, h("div", { class: "section-head" }, h("h3", {}, "Layer"), badge.el), h("div", { class: "row" }, layerSelect, zoomBtn), presence, confidenceRow),
-    h("div", { class: "panel-section" }, ctx.canEdit ? bar.el : h("p", { class: "muted small" }, "You can view these labels; editors and owners edit them."), banner, notice),
+    h("div", { class: "panel-section" }, ctx.canEdit ? bar.el : h("p", { class: "muted small" }, ctx.project.role === "reviewer" ? "You review these labels (accept / reject below); editors and owners draw them." : "You can view these labels; editors and owners edit them."), banner, notice),
     h("div", { class: "panel-section" }, h("div", { class: "section-head" }, h("h3", {}, "Classes"), total), picker.el),
     h("div", { class: "panel-section" }, table.el),
     h("div", { class: "panel-section", testid: "labels-review" }, h("h3", {}, "Review"), reviews.el),
@@ -344,7 +345,7 @@ function mountLabelingPanel(container: HTMLElement, ctx: ProjectContext): () => 
     } else if (e.key === "Delete" || e.key === "Backspace") {
       e.preventDefault();
       s.editor.deleteSelected();
-    } else if ((e.key === "a" || e.key === "x") && s.editor.selected().length) {
+    } else if ((e.key === "a" || e.key === "x") && canReview && s.editor.selected().length) {
       s.editor.reviewSelected(e.key === "a" ? "accepted" : "rejected");
     } else if (e.key === "Escape") {
       s.editor.cancel();

@@ -6,7 +6,7 @@ import { navigate } from "../router";
 import { append, h, replace, setNotice } from "../ui/dom";
 import { icon } from "../ui/icons";
 
-const ROLES: Role[] = ["viewer", "editor", "owner"];
+const ROLES: Role[] = ["viewer", "reviewer", "editor", "owner"];
 
 function message(err: unknown): string {
   return err instanceof ApiError ? err.detail : String(err);
