@@ -68,7 +68,8 @@ class LaunchedApp:
     # helpers ----------------------------------------------------------------------------------
     def job(self, kind: str, project: int, params: dict[str, Any]) -> int:
         response = self.api.post("/api/jobs/", json={"kind": kind, "project": project, "params": params})
-        response.raise_for_status()
+        if response.status_code != 201:
+            raise RuntimeError(f"{kind}: {response.status_code} {response.text[:500]}")
         return int(response.json()["id"])
 
     def wait(self, job_id: int, timeout: float = 3600, done: tuple[str, ...] = ("succeeded", "failed", "cancelled"),

@@ -110,14 +110,15 @@ def cases(s: Setup) -> dict[str, Callable[[], int]]:
             raster = app.api.post("/api/rasters/", files={"file": fh}, data={"project": str(project)}).json()
         return int(app.sql("select ingest_job_id from labeling_raster where id = ?", raster["id"])[0][0])
 
-    infer = {"in_raster": s.raster, "arguments": {"batch_size": 4, "threshold": 0.1}, "out_name": "faults"}
+    infer = {"in_raster": s.raster, "arguments": {"batch_size": 4}, "out_name": "faults"}
     return {
         "ingest_raster": ingest,
         "export_training_data": lambda: app.job("export_training_data", project, {
             **s.export_params("PASCAL_VOC_rectangles", 64), "in_rasters": [s.big], "stride_x": 32, "stride_y": 32}),
         "train_model": lambda: app.job("train_model", project,
                                        s.train_params("PASCAL_VOC_rectangles", "FasterRCNN", "mobilenet_v3_large")),
-        "detect_objects": lambda: app.job("detect_objects", project, {**infer, "in_model": s.models["detector"]}),
+        "detect_objects": lambda: app.job("detect_objects", project, {
+            **infer, "arguments": {"batch_size": 4, "threshold": 0.1}, "in_model": s.models["detector"]}),
         "classify_pixels": lambda: app.job("classify_pixels", project, {**infer, "in_model": s.models["pixels"]}),
         "classify_objects": lambda: app.job("classify_objects", project, {
             "in_raster": s.raster, "in_layer": s.labels, "in_model": s.models["classifier"], "arguments": {},
