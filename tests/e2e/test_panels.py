@@ -49,6 +49,12 @@ def test_panels_follow_changes_made_elsewhere(page: Any, other_page: Any, live_a
 
     # Two labels drawn; the export form counts them without a reload.
     page.click("[data-testid=tab-labels]")
+    # Import without a file: said next to the file field.
+    page.locator("details:has([data-testid=labels-import-file]) > summary").click()
+    page.click("[data-testid=labels-import-submit]")
+    assert page.inner_text("[data-testid=field-error][data-for=labels-import-file]") == "Choose a file."
+    page.locator("details:has([data-testid=labels-import-file]) > summary").click()
+
     box = page.locator("[data-testid=map]").bounding_box()
     cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     page.keyboard.press("r")

@@ -86,12 +86,15 @@ function mountLabelingPanel(container: HTMLElement, ctx: ProjectContext): () => 
   const editor = ctx.canEdit
     ? classEditor(api, ctx.project.id, () => classes, (next) => applyClasses(next))
     : null;
-  const importFile = h("input", { type: "file", accept: ".geojson,.json,.gpkg,.zip", testid: "labels-import-file" });
+  const importFile = h("input", { type: "file", accept: ".geojson,.json,.gpkg,.zip", required: true, testid: "labels-import-file" });
   const importField = h("input", { placeholder: "class field (e.g. label)", testid: "labels-import-field" });
   const importRepair = h("input", { type: "checkbox", testid: "labels-import-repair" });
-  const importBtn = h("button", { type: "button", class: "btn btn-small", testid: "labels-import-submit" }, "Import");
+  const importBtn = h("button", { type: "submit", class: "btn btn-small", testid: "labels-import-submit" }, "Import");
   const importNotice = h("p", { class: "notice", hidden: true, testid: "labels-import-result" });
-  importBtn.addEventListener("click", () => {
+  // A form, so that a missing file is said next to the field (ui/fieldErrors.ts).
+  const importForm = h("form", { class: "form" }, importFile, importField, h("label", { class: "check small" }, importRepair, h("span", {}, "Repair invalid geometries")), h("div", { class: "actions" }, importBtn), importNotice);
+  importForm.addEventListener("submit", (e) => {
+    e.preventDefault();
     const file = importFile.files?.[0];
     if (!session || !file) return setNotice(importNotice, "Choose a GeoJSON, GeoPackage or zipped Shapefile first.");
     importBtn.disabled = true;
@@ -116,7 +119,7 @@ function mountLabelingPanel(container: HTMLElement, ctx: ProjectContext): () => 
       "details",
       { class: "panel-section" },
       h("summary", {}, "Import / export"),
-      ctx.canEdit ? h("div", { class: "form" }, importFile, importField, h("label", { class: "row small" }, importRepair, "Repair invalid geometries"), h("div", { class: "actions" }, importBtn), importNotice) : null,
+      ctx.canEdit ? importForm : null,
       h("div", { class: "row small" }, "Export:", exportLinks),
     ),
   );
