@@ -3,7 +3,7 @@ data, bounded examples; no answer may be a server error.
 
 In-process (Django's WSGI handler, like the test client: the test's own DB connection and
 transaction), so it is quick and needs no server. ``FUZZ_EXAMPLES`` raises the examples per
-operation and mode (default 12) for a longer local run.
+operation and mode (default 10) for a longer local run.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from schemathesis.generation.modes import GenerationMode
 
 from apps.labeling.models import Layer
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))
 # Long bodies that stream to disk (uploads) cost more per example; keep them to a few.
 UPLOAD_EXAMPLES = max(3, EXAMPLES // 3)
 
