@@ -129,7 +129,7 @@ class _Trainer:
             try:
                 weights_store.ensure_downloaded(backbone, on_bytes)
             except EngineInputError as exc:
-                self.progress(0, self.total, f"{exc}; {backbone} starts from random weights")
+                return weights_store.Start(backbone, "random", None, f"{exc}; {backbone} starts from random weights")
             start = weights_store.resolve(backbone, self.config.pretrained_backbone)
         return start
 
@@ -141,7 +141,7 @@ class _Trainer:
         model = build_model(
             self.spec.name, self.setup.backbone, len(self.folder.classes), self.setup.bands,
             self.setup.chip_size, image_mean=mean, image_std=std,
-            pretrained_backbone=start.pretrained,
+            pretrained_backbone=self.config.pretrained_backbone,  # only files on this machine load
         )
         if self.pretrained is not None:
             values = tuple(c.value for c in self.folder.classes)
