@@ -31,6 +31,29 @@ PROB_TOLERANCE = 1e-4
 THRESHOLD, NMS = 0.005, 0.5  # what make_outputs.py asks Rasterlab's predictor for
 
 
+def offline_backbones():
+    """No network here: where arcgis.learn downloads ImageNet (or COCO) weights to build a model,
+    save torchvision's untrained network under that name; the package's weights load over it."""
+    import os
+    import tempfile
+
+    import torch
+    import torch.hub
+    import torchvision
+
+    os.environ["TORCH_HOME"] = tempfile.mkdtemp(prefix="arcgis-compare-torch-")
+
+    def download(url, dst, *args, **kwargs):
+        arch = Path(url).name.split("-")[0].removesuffix("_coco")
+        if hasattr(torchvision.models.detection, arch):  # a whole detector
+            net = getattr(torchvision.models.detection, arch)(weights=None, weights_backbone=None)
+        else:
+            net = getattr(torchvision.models, arch)(weights=None)
+        torch.save(net.state_dict(), dst)
+
+    torch.hub.download_url_to_file = download
+
+
 def normalized(x, emd):
     """The block as arcgis.learn's raster functions hand it to the model configuration."""
     from arcgis.learn.models._inferencing.util import normalize_batch
@@ -149,6 +172,7 @@ def main():
     with contextlib.redirect_stdout(io.StringIO()):
         import arcgis.learn as L
         import rasterio
+    offline_backbones()
     failures = 0
     for package in sorted((out / "packages").glob("*.dlpk")):
         name = package.stem

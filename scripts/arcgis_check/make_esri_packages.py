@@ -23,7 +23,7 @@ import numpy as np
 
 warnings.filterwarnings("ignore")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from compare import detections, probabilities  # noqa: E402
+from compare import detections, offline_backbones, probabilities  # noqa: E402
 
 MODELS = (  # name, class, export, backbone
     ("esri_frcnn", "FasterRCNN", "voc", "resnet50"),
@@ -32,23 +32,6 @@ MODELS = (  # name, class, export, backbone
     ("esri_unet_ms", "UnetClassifier", "classified_ms", "resnet18"),
     ("esri_featcls", "FeatureClassifier", "labeled_soap", "resnet18"),
 )
-
-
-def offline_backbones():
-    """Untrained torchvision weights where arcgis.learn would download ImageNet ones."""
-    import torch
-    import torch.hub
-    import torchvision
-
-    def download(url, dst, *args, **kwargs):
-        arch = Path(url).name.split("-")[0].removesuffix("_coco")
-        if hasattr(torchvision.models.detection, arch):  # a whole detector (COCO weights)
-            net = getattr(torchvision.models.detection, arch)(weights=None, weights_backbone=None)
-        else:
-            net = getattr(torchvision.models, arch)(weights=None)
-        torch.save(net.state_dict(), dst)
-
-    torch.hub.download_url_to_file = download
 
 
 def randomise_batchnorm(net):
@@ -65,14 +48,8 @@ def randomise_batchnorm(net):
 def main():
     out = Path(sys.argv[1]).resolve()
     only = sys.argv[2:]
-    import tempfile
-
     import torch
 
-    home = tempfile.mkdtemp(prefix="torch-home-")
-    import os
-
-    os.environ["TORCH_HOME"] = home
     with contextlib.redirect_stdout(io.StringIO()):
         import arcgis.learn as L
         import rasterio

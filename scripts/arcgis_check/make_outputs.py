@@ -24,7 +24,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from backend.engine.chips import ExportParams, RasterSource, export_training_data, read_chip  # noqa: E402
+from backend.engine.chips import ClassDef, ExportParams, RasterSource, export_training_data, read_chip  # noqa: E402
 from backend.engine.chips.reader import read_training_folder  # noqa: E402
 from backend.engine.dlpk import extract_dlpk  # noqa: E402
 from backend.engine.nets import arch_spec, build_model  # noqa: E402
@@ -56,10 +56,14 @@ FORMAT_OF = {"ObjectDetection": "PASCAL_VOC_rectangles", "InstanceDetection": "R
              "ImageClassification": "Classified_Tiles", "ObjectClassification": "Labeled_Tiles"}
 
 
+RGBN_CLASSES = (ClassDef(1, "Tree", (0, 200, 0)), ClassDef(2, "Field", (200, 200, 0)))
+
+
 def rgbn_features() -> list:  # type: ignore[type-arg]
+    """Boxes of two classes drawn on the 4-band raster (it comes without labels)."""
     boxes = [(40 + 60 * (i % 7), 30 + 70 * (i // 7), 70 + 60 * (i % 7), 62 + 70 * (i // 7))
              for i in range(35)]
-    return [box_feature(RGBN, box, feature_id=f"b{i}") for i, box in enumerate(boxes)]
+    return [box_feature(RGBN, box, class_value=1 + i % 2, feature_id=f"b{i}") for i, box in enumerate(boxes)]
 
 
 def export(out: Path, fmt: str, raster: Path, labels: list, classes: tuple) -> Path:  # type: ignore[type-arg]
@@ -77,7 +81,7 @@ def write_exports(root: Path) -> dict[str, Path]:
         made[SHORT[fmt]] = export(root / SHORT[fmt], fmt, OSBS, osbs_features(), TREE)
         made[f"{SHORT[fmt]}_soap"] = export(root / f"{SHORT[fmt]}_soap", fmt, SOAP,
                                             soap_features(), SOAP_CLASSES)
-        made[f"{SHORT[fmt]}_ms"] = export(root / f"{SHORT[fmt]}_ms", fmt, RGBN, rgbn_features(), TREE)
+        made[f"{SHORT[fmt]}_ms"] = export(root / f"{SHORT[fmt]}_ms", fmt, RGBN, rgbn_features(), RGBN_CLASSES)
     return made
 
 
@@ -156,7 +160,7 @@ def main() -> None:
             if args.only and name not in args.only:
                 continue
             fmt = SHORT[FORMAT_OF[arch_spec(model_type).model_type]]
-            folder = exports[fmt + suffix]
+            folder = exports[fmt + (suffix or "_soap")]  # two classes, so probabilities tell
             package = write_package_for(name, model_type, backbone, folder, out / "packages")
             sample = read_training_folder(folder).samples[0]
             chip = out / "chips" / f"{name}.tif"
