@@ -15,6 +15,7 @@ import pytest
 from .conftest import DATA, ROOT
 from .helpers import create_project, login, upload_raster, wait_until
 from .test_inference import ssd_package
+from .test_labeling import ADD_MEMBER
 from .test_training import define_classes, import_labels
 
 pytestmark = pytest.mark.e2e
@@ -55,7 +56,9 @@ def test_screenshots_of_every_panel(wide_page: Any, live_app: Any, tmp_path: Pat
     out = out_dir()
     out.mkdir(parents=True, exist_ok=True)
     login(page, live_app.owner)
-    create_project(page, "NEON OSBS trees", "Tree crowns in a 10 cm NEON aerial image (OSBS_029)")
+    project = create_project(page, "NEON OSBS trees", "Tree crowns in a 10 cm NEON aerial image (OSBS_029)")
+    # A teammate who reviews, for the Project tab's members.
+    assert page.evaluate(ADD_MEMBER.replace("role: 'editor'", "role: 'reviewer'"), [project, live_app.other.username]) == 201
     upload_raster(page, DATA / "OSBS_029.tif", "OSBS_029")
     page.wait_for_selector("[data-testid=layer-item][data-status=ready]", timeout=120_000)
 
