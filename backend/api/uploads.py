@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
 
 from .exceptions import PayloadTooLarge
@@ -19,6 +20,30 @@ class SizeLimitedUploadHandler(TemporaryFileUploadHandler):
         self.received += len(raw_data)
         if self.received > self.limit_bytes:
             raise too_large(self.limit_bytes)
+        return super().receive_data_chunk(raw_data, start)
+
+
+class AnyUploadCapHandler(TemporaryFileUploadHandler):
+    """The default for every request (FILE_UPLOAD_HANDLERS): no multipart body may stream more than
+    the largest upload limit to disk. Views that take uploads install their own, tighter handler;
+    this one covers the rest, e.g. a multipart POST to the sign-in page, which the CSRF check parses
+    before any view runs. Over the cap: 400 (RequestDataTooBig), and the temp file is removed."""
+
+    def _limit(self) -> int:
+        from django.conf import settings
+
+        return max(settings.MAX_UPLOAD_MB, settings.MAX_MODEL_UPLOAD_MB) * 1024 * 1024
+
+    def handle_raw_input(self, input_data: Any, META: Any, content_length: int, boundary: Any,  # noqa: N803
+                         encoding: Any = None) -> None:
+        self.received = 0
+        if content_length > self._limit() + 64 * 1024:
+            raise RequestDataTooBig("The request body is larger than the largest upload Rasterlab takes.")
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
+        self.received += len(raw_data)
+        if self.received > self._limit():
+            raise RequestDataTooBig("The upload is larger than the largest upload Rasterlab takes.")
         return super().receive_data_chunk(raw_data, start)
 
 

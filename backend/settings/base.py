@@ -172,6 +172,8 @@ WHITENOISE_AUTOREFRESH = DEBUG
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_TEMP_DIR = str(DATA_DIR / "tmp")
+# Every other multipart body (e.g. to the sign-in page) is capped at the largest upload limit.
+FILE_UPLOAD_HANDLERS = ["backend.api.uploads.AnyUploadCapHandler"]
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -325,3 +325,17 @@ def test_zip_of_a_plain_json_bomb_body_is_not_read_whole(team, client_for):
                                            content_type="application/json")
     assert 400 <= response.status_code < 500
     assert Feature.objects.count() == 0
+
+
+@pytest.mark.parametrize("url", ["/accounts/login/", "/api/auth/token/", "/api/weights/"])
+def test_multipart_bodies_anywhere_are_capped(url, team, client_for, data_dir, settings, tmp_path):
+    """Not only the upload endpoints: a big multipart body to any URL (the sign-in page's CSRF check
+    parses it before a view runs) stops at the largest upload limit, and nothing stays on disk."""
+    settings.MAX_UPLOAD_MB = settings.MAX_MODEL_UPLOAD_MB = 1
+    path = _bytes(tmp_path / "big.bin", b"\x00" * (3 * MiB))
+    client = client_for(team.owner) if url == "/api/weights/" else client_for(None)
+    with open(path, "rb") as fh:
+        response = client.post(url, {"file": fh, "username": "owner", "password": "x"}, format="multipart")
+    # (a non-staff session is refused before its body is read at all: 403)
+    assert response.status_code in ((400, 403) if url == "/api/weights/" else (400,)), response.content[:200]
+    assert list((data_dir / "tmp").iterdir()) == []
