@@ -138,7 +138,11 @@ def half_results(app: LaunchedApp, job_id: int, models_before: int) -> list[str]
             found.append(f"{count} {table} row(s)")
     if app.sql("select count(*) from dlmodels_modelpackage")[0][0] != models_before:
         found.append("a model package")
-    if (app.data_dir / "jobs" / str(job_id)).exists():
+    scratch = app.data_dir / "jobs" / str(job_id)
+    deadline = time.monotonic() + 5  # the reaper removes it just after it marks the job failed
+    while scratch.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if scratch.exists():
         found.append(f"jobs/{job_id}/")
     kind = app.sql("select kind, params from jobs_job where id = ?", job_id)[0]
     if kind[0] == "ingest_raster":
