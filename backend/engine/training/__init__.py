@@ -43,7 +43,7 @@ Notes: the backbone's start comes from nets.weights (cache, registry package, do
 first use unless RASTERLAB_OFFLINE=1, else random) and is reported before training; gradients
 are clipped; detectors keep the epoch with the best validation mAP50 (then loss), the others
 the lowest validation loss; detector validation loss is computed in train mode with batch-norm frozen; batch-norm
-momentum is raised to 2/batches-per-epoch for short epochs (see loop._adapt_batchnorm);
+momentum is raised to 2/batches-per-epoch for short epochs (see setup.adapt_batchnorm);
 should_stop() is called before every batch, so it should be cheap.
 """
 from __future__ import annotations

@@ -14,7 +14,6 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.nn.modules.batchnorm import _BatchNorm
 from torch.utils.data import DataLoader
 
 from backend.engine.chips.reader import TrainingFolder
@@ -38,7 +37,7 @@ from backend.engine.training.package import characteristics_dir, write_package
 from backend.engine.training.plots import lr_finder_plot
 from backend.engine.training.recipes import Recipe, clip_lr, recipe_for
 from backend.engine.training.schedule import Schedule
-from backend.engine.training.setup import RunSetup, run_setup
+from backend.engine.training.setup import RunSetup, adapt_batchnorm, duration, run_setup, starting_weights
 from backend.engine.training.tasks import Evaluation, evaluate, to_device, training_loss
 from backend.engine.types import Progress, ShouldStop, never_stop, no_progress
 
@@ -117,21 +116,12 @@ class _Trainer:
         return contextlib.nullcontext()
 
     def _start(self) -> weights_store.Start:
-        """Where the backbone starts; downloads torchvision's file first when that is the plan."""
-        backbone = self.setup.backbone
-        start = weights_store.resolve(backbone, self.config.pretrained_backbone)
-        if start.kind == "download":
-            def on_bytes(done: int, total: int) -> None:
-                size = f"{done / 1e6:.0f}/{total / 1e6:.0f} MB" if total else f"{done / 1e6:.0f} MB"
-                self.progress(0, self.total, f"downloading the ImageNet weights of {backbone}: {size}")
-                self._check_stop()
+        def on_bytes(done: int, total: int) -> None:
+            size = f"{done / 1e6:.0f}/{total / 1e6:.0f} MB" if total else f"{done / 1e6:.0f} MB"
+            self.progress(0, self.total, f"downloading the ImageNet weights of {self.setup.backbone}: {size}")
+            self._check_stop()
 
-            try:
-                weights_store.ensure_downloaded(backbone, on_bytes)
-            except EngineInputError as exc:
-                return weights_store.Start(backbone, "random", None, f"{exc}; {backbone} starts from random weights")
-            start = weights_store.resolve(backbone, self.config.pretrained_backbone)
-        return start
+        return starting_weights(self.setup.backbone, self.config.pretrained_backbone, on_bytes)
 
     def _model(self) -> nn.Module:
         start = self._start()
@@ -235,20 +225,6 @@ class _Trainer:
         for p in self.backbone_params:
             p.requires_grad_(False if frozen else self.trainable[id(p)])
 
-    def _adapt_batchnorm(self, batches: int) -> None:
-        """Let batch-norm running statistics follow the weights of the current epoch.
-
-        Validation and the saved model use running statistics. With the default momentum
-        (0.1, a memory of ~10 batches) an epoch of only a few batches leaves them describing
-        the weights of several epochs ago, which ruins eval-mode predictions of short runs
-        from scratch. A momentum of at least 2/batches keeps the memory within about an epoch;
-        long epochs keep the layers' own momentum.
-        """
-        floor = min(1.0, 2.0 / batches)
-        for module in self.model.modules():
-            if isinstance(module, _BatchNorm) and module.momentum is not None:
-                module.momentum = max(module.momentum, floor)
-
     # --- the run -----------------------------------------------------------------------------
 
     def run(self) -> TrainResult:
@@ -300,7 +276,7 @@ class _Trainer:
         planned = config.max_epochs
         schedule = Schedule(self.optimizer, lr, planned * batches, config.schedule)
         self.schedule = schedule
-        self._adapt_batchnorm(batches)
+        adapt_batchnorm(self.model, batches)
         guard = Guard(self.model, self.optimizer, config.max_rollbacks)
         history: list[EpochReport] = []
         best_eval: Evaluation | None = None
@@ -388,7 +364,7 @@ class _Trainer:
                 per_batch = (now - started) / max(self.done - start_done + (epoch - 1) * batches, 1)
                 eta = per_batch * (self.total - 1 - self.done)
                 epochs = max(1, (self.total - 1) // max(batches, 1))
-                text = f"epoch {epoch}/~{epochs}, batch {b}/{batches}, loss {mean:.4f}, ETA {_duration(eta)}"
+                text = f"epoch {epoch}/~{epochs}, batch {b}/{batches}, loss {mean:.4f}, ETA {duration(eta)}"
             self.progress(self.done, self.total, text)
         return float(total) / max(count, 1)
 
@@ -437,10 +413,3 @@ class _Trainer:
             history=tuple(history),
             model_dir=self.model_dir,
         )
-
-
-def _duration(seconds: float) -> str:
-    seconds = max(int(seconds), 0)
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"

@@ -4,9 +4,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import torch
+from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
 
 from backend.engine.chips.reader import TrainingFolder, band_stats_from_chips
 from backend.engine.errors import EngineInputError
+from backend.engine.nets import weights as weights_store
 from backend.engine.nets.catalog import ArchSpec, arch_spec
 from backend.engine.nets.normalization import InputScaling, scaling_from_band_stats
 from backend.engine.training.config import PretrainedSource, TrainConfig
@@ -71,3 +74,38 @@ def run_setup(config: TrainConfig, folder: TrainingFolder, pretrained: Pretraine
     if pretrained is not None:
         check_compatible(spec, backbone, folder.band_count, pretrained)
     return setup
+
+
+def starting_weights(backbone: str, use_pretrained: bool, on_bytes: weights_store.DownloadProgress) -> weights_store.Start:
+    """Where the backbone starts; downloads torchvision's file first when that is the plan
+    (a failed download is a random start, and says why)."""
+    start = weights_store.resolve(backbone, use_pretrained)
+    if start.kind != "download":
+        return start
+    try:
+        weights_store.ensure_downloaded(backbone, on_bytes)
+    except EngineInputError as exc:
+        return weights_store.Start(backbone, "random", None, f"{exc}; {backbone} starts from random weights")
+    return weights_store.resolve(backbone, use_pretrained)
+
+
+def adapt_batchnorm(model: nn.Module, batches: int) -> None:
+    """Let batch-norm running statistics follow the weights of the current epoch.
+
+    Validation and the saved model use running statistics. With the default momentum
+    (0.1, a memory of ~10 batches) an epoch of only a few batches leaves them describing
+    the weights of several epochs ago, which ruins eval-mode predictions of short runs
+    from scratch. A momentum of at least 2/batches keeps the memory within about an epoch;
+    long epochs keep the layers' own momentum.
+    """
+    floor = min(1.0, 2.0 / batches)
+    for module in model.modules():
+        if isinstance(module, _BatchNorm) and module.momentum is not None:
+            module.momentum = max(module.momentum, floor)
+
+
+def duration(seconds: float) -> str:
+    seconds = max(int(seconds), 0)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
