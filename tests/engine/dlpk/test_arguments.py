@@ -136,11 +136,11 @@ def test_padding_follows_tile_size() -> None:
         ({"threshold": float("nan")}, "threshold must be a number"),
         ({"padding": -1}, "padding must be between 0 and 255"),
         ({"padding": 2.5}, "padding must be a whole number"),
-        ({"batch_size": 0}, "batch_size must be at least 1, got 0"),
+        ({"batch_size": 0}, "batch_size must be between 1 and 1024, got 0"),
         ({"batch_size": True}, "batch_size must be a whole number"),
         ({"return_bboxes": "perhaps"}, "return_bboxes must be true or false"),
         ({"merge_policy": "median"}, "merge_policy must be one of mean, max, min"),
-        ({"tile_size": 0}, "tile_size must be at least 1"),
+        ({"tile_size": 0}, "tile_size must be between 1 and 8192, got 0"),
         ({"nms_overlap": 0.2}, "unknown argument 'nms_overlap' for this model; it takes: padding"),
     ],
 )

@@ -39,7 +39,8 @@ def test_trains_packages_and_predicts(model_type: str, backbone: str, export: st
     result = train(config, exports(export), tmp_path / "out")
     assert result.epochs_run == 1 and np.isfinite(result.history[0].train_loss)
     info = extract_dlpk(result.package_path, tmp_path / "extracted")
-    assert info.emd.model_name == model_type and info.emd.extract_bands == tuple(range(bands))
+    # ModelExtension packages (RetinaNet, SSD, DeepLab) name their architecture through the configuration.
+    assert model_family(info.emd).architecture == model_type and info.emd.extract_bands == tuple(range(bands))
     assert model_family(info.emd).runnable
     predictor = load_predictor(tmp_path / "extracted", info.emd)
     batch = predictor.prepare(_chips(bands))
