@@ -70,6 +70,9 @@ class Raster(models.Model):
     source_job_id = models.BigIntegerField(null=True, blank=True)
     ingest_job_id = models.BigIntegerField(null=True, blank=True)
     file_size = models.BigIntegerField(default=0)
+    # When the imagery was captured (from the file's tags at upload, or set by a user): orders a
+    # collection's time steps and dates its results.
+    acquired = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -90,3 +93,4 @@ class Raster(models.Model):
 # Layers and features (the co-edited labels) live in their own module.
 from .layer_models import *  # noqa: E402,F401,F403
 from .dataset_models import *  # noqa: E402,F401,F403
+from .collection_models import *  # noqa: E402,F401,F403
