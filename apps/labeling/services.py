@@ -12,6 +12,7 @@ from django.db import transaction
 from apps.jobs.services import job_start
 from backend.api.exceptions import Conflict, InvalidInput, NotFound
 from backend.engine.errors import EngineInputError
+from backend.engine.raster.dates import acquisition_date
 from backend.engine.raster.inspect import RasterLimits, inspect_raster
 
 from .classes import validate_classes
@@ -111,8 +112,10 @@ def raster_create_from_upload(*, user: Any, project: Project, uploaded_path: Pat
                                                           max_expansion=settings.MAX_RASTER_EXPANSION))
     except EngineInputError as exc:
         raise InvalidInput(str(exc)) from exc
+    acquired = acquisition_date(uploaded_path)
     with transaction.atomic():
         raster = Raster.objects.create(
+            acquired=acquired,
             project=project, name=name, created_by=user, status=Raster.Status.PROCESSING,
             crs=info.crs, width=info.width, height=info.height, count=info.count, dtype=info.dtype,
             nodata=info.nodata, resolution_x=info.resolution[0], resolution_y=info.resolution[1],
@@ -129,6 +132,16 @@ def raster_create_from_upload(*, user: Any, project: Project, uploaded_path: Pat
             raise
         raster.ingest_job_id = job.pk
         raster.save(update_fields=["ingest_job_id"])
+    return raster
+
+
+def raster_update(*, user: Any, raster: Raster, **fields: Any) -> Raster:
+    """Rename a raster or set its acquisition date (None clears it)."""
+    require_role(user, raster.project_id, write=True)
+    for name in ("name", "acquired"):
+        if name in fields:
+            setattr(raster, name, fields[name])
+    raster.save(update_fields=[n for n in ("name", "acquired") if n in fields] + ["updated_at"])
     return raster
 
 

@@ -132,6 +132,8 @@ FILTER_PARAMS = [
     OpenApiParameter("min_confidence", float, description="0..1; features without confidence are kept"),
     OpenApiParameter("review_status", str, description="accepted, rejected or unreviewed (comma separated)"),
     OpenApiParameter("since", int, description="a seq: only features changed after it, plus deleted ids"),
+    OpenApiParameter("raster", str, description="features of this raster id (or several, comma separated)"),
+    OpenApiParameter("acquired", str, description="features of rasters acquired on this day (YYYY-MM-DD, UTC)"),
     OpenApiParameter("limit", int),
 ]
 
@@ -285,7 +287,7 @@ def _tile(request: HttpRequest, layer_id: int, z: int, x: int, y: int) -> HttpRe
         return JsonResponse({"detail": "No such tile."}, status=404)
     # seq changes with every edit of the layer: it versions the tile.
     key = (f"mvt:{layer.pk}:{layer.created_at.timestamp()}:{layer.seq}:{z}/{x}/{y}:{flt.class_values}:"
-           f"{flt.min_confidence}")
+           f"{flt.min_confidence}:{flt.rasters}:{flt.acquired}")
     etag = '"' + hashlib.sha1(key.encode()).hexdigest() + '"'
     if request.headers.get("If-None-Match") == etag:
         return HttpResponseNotModified(headers={"ETag": etag})

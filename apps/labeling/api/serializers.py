@@ -42,6 +42,12 @@ class RasterUploadSerializer(serializers.Serializer):
     name = serializers.CharField(required=False, allow_blank=True, max_length=255)
 
 
+class RasterUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(required=False, max_length=255)
+    acquired = serializers.DateTimeField(required=False, allow_null=True,
+                                         help_text="When the imagery was captured (ISO 8601); null clears it")
+
+
 class RasterSerializer(serializers.ModelSerializer):
     bounds = serializers.ListField(child=serializers.FloatField(), read_only=True)
     resolution = serializers.SerializerMethodField()
@@ -51,7 +57,7 @@ class RasterSerializer(serializers.ModelSerializer):
         model = Raster
         fields = ["id", "project", "name", "kind", "status", "error", "crs", "bounds", "width", "height", "count",
                   "dtype", "nodata", "resolution", "statistics", "classes", "job", "source_job_id", "file_size",
-                  "created_at"]
+                  "acquired", "created_at"]
         read_only_fields = fields
 
     def get_resolution(self, raster: Raster) -> list[float] | None:

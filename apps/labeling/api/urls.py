@@ -1,6 +1,7 @@
 from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
+from .collections import CollectionViewSet
 from .datasets import DatasetViewSet, dataset_preview
 from .layers import urlpatterns as layer_urlpatterns
 from .tiles import TileJSONView, raster_tile
@@ -10,6 +11,7 @@ router = SimpleRouter()
 router.register("projects", ProjectViewSet, basename="project")
 router.register("rasters", RasterViewSet, basename="raster")
 router.register("datasets", DatasetViewSet, basename="dataset")
+router.register("collections", CollectionViewSet, basename="collection")
 
 urlpatterns = [
     path("rasters/<id:raster_id>/tilejson.json", TileJSONView.as_view(), name="raster-tilejson"),

@@ -8,7 +8,7 @@ from django.utils.text import slugify
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import MultiPartParser
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -20,7 +20,9 @@ from .. import services
 from ..permissions import require_role
 from ..selectors import project_get, projects_for, raster_get, rasters_for
 from ..storage import raster_cog_path, raster_source_path
-from .serializers import MemberSerializer, ProjectSerializer, RasterSerializer, RasterUploadSerializer
+from .serializers import (
+    MemberSerializer, ProjectSerializer, RasterSerializer, RasterUpdateSerializer, RasterUploadSerializer,
+)
 
 
 class ProjectViewSet(viewsets.GenericViewSet):
@@ -75,7 +77,7 @@ class ProjectViewSet(viewsets.GenericViewSet):
 
 class RasterViewSet(StreamedUploadMixin, viewsets.GenericViewSet):
     serializer_class = RasterSerializer
-    parser_classes = [MultiPartParser]
+    parser_classes = [MultiPartParser, JSONParser]
 
     def get_queryset(self):  # type: ignore[override]
         qs = rasters_for(self.request.user)
@@ -89,6 +91,15 @@ class RasterViewSet(StreamedUploadMixin, viewsets.GenericViewSet):
 
     def retrieve(self, request: Request, pk: str) -> Response:
         return Response(self.get_serializer(raster_get(request.user, int(pk))).data)
+
+    @extend_schema(request=RasterUpdateSerializer, responses=RasterSerializer)
+    def partial_update(self, request: Request, pk: str) -> Response:
+        """Rename a raster or set its acquisition date (``acquired``, ISO 8601; null clears it)."""
+        data = RasterUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        raster = services.raster_update(user=request.user, raster=raster_get(request.user, int(pk)),
+                                        **data.validated_data)
+        return Response(self.get_serializer(raster).data)
 
     def destroy(self, request: Request, pk: str) -> Response:
         services.raster_delete(user=request.user, raster=raster_get(request.user, int(pk)))

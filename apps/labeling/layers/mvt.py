@@ -64,7 +64,8 @@ def render_mvt(layer: Layer, z: int, x: int, y: int, flt: FeatureFilter) -> byte
     pad = size * BUFFER / EXTENT
     bbox_4326 = (_lon(minx - pad), _lat(max(miny - pad, -ORIGIN)), _lon(maxx + pad), _lat(min(maxy + pad, ORIGIN)))
     query = features_query(layer, FeatureFilter(bbox=bbox_4326, class_values=flt.class_values,
-                                                min_confidence=flt.min_confidence))
+                                                min_confidence=flt.min_confidence, rasters=flt.rasters,
+                                                acquired=flt.acquired))
     rows = list(query.values_list("id", "class_value", "confidence", "minx", "miny", "maxx", "maxy", "geometry"))
     if not rows:
         return mapbox_vector_tile.encode([{"name": LAYER_NAME, "features": []}])

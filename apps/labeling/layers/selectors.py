@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from django.db.models import Q, QuerySet
 
 from backend.api.exceptions import InvalidInput, NotFound
-from backend.api.params import MAX_ID, query_int
+from backend.api.params import MAX_ID, parse_id, query_int
 
 from ..models import DeletedFeature, Feature, Layer
 from ..permissions import visible_project_ids
@@ -43,6 +44,9 @@ class FeatureFilter:
     limit: int | None = None
     # "" stands for not reviewed yet (review_status=unreviewed in the query).
     review_statuses: tuple[str, ...] = ()
+    # Multi-raster results (issue 17): features of these rasters / acquired on this day (UTC).
+    rasters: tuple[int, ...] = ()
+    acquired: date | None = None
 
     @classmethod
     def parse(cls, query: Any) -> "FeatureFilter":
@@ -69,7 +73,8 @@ class FeatureFilter:
         limit = query_int(query, "limit", minimum=1, maximum=MAX_LIMIT)
         if min_conf is not None and not 0 <= min_conf <= 1:
             raise InvalidInput("min_confidence: must be between 0 and 1.")
-        return cls(bbox, values, min_conf, since, limit, _review_statuses(query.get("review_status", "")))
+        return cls(bbox, values, min_conf, since, limit, _review_statuses(query.get("review_status", "")),
+                   _ids(query.get("raster", ""), "raster"), _day(query.get("acquired", "")))
 
 
 REVIEW_QUERY = {"accepted": "accepted", "rejected": "rejected", "unreviewed": ""}
@@ -81,6 +86,19 @@ def _review_statuses(raw: str) -> tuple[str, ...]:
     if bad:
         raise InvalidInput(f"review_status: {bad[0]!r} is not one of accepted, rejected, unreviewed.")
     return tuple(REVIEW_QUERY[n] for n in names)
+
+
+def _ids(raw: str, name: str) -> tuple[int, ...]:
+    return tuple(parse_id(v, name) for v in str(raw).split(",") if v.strip())
+
+
+def _day(raw: str) -> date | None:
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(str(raw)[:10])
+    except ValueError:
+        raise InvalidInput("acquired: must be a date, YYYY-MM-DD.") from None
 
 
 def _number(query: Any, name: str, kind: type) -> Any:
@@ -109,6 +127,10 @@ def features_query(layer: Layer, flt: FeatureFilter) -> QuerySet[Feature]:
         qs = qs.filter(seq__gt=flt.since)
     if flt.review_statuses:
         qs = qs.filter(review_status__in=flt.review_statuses)
+    if flt.rasters:
+        qs = qs.filter(raster_id__in=flt.rasters)
+    if flt.acquired is not None:
+        qs = qs.filter(raster__acquired__date=flt.acquired)
     return qs.order_by("id")
 
 
