@@ -10,7 +10,8 @@ NormalizationStats normalisation, then the model configuration's transform_input
 ModelExtension models; x/255 or min-max scaling for MaskRCNN), and the network's outputs set
 beside Rasterlab's (OUT_DIR/rasterlab/<name>.npz from make_outputs.py): detections matched box
 for box (largest coordinate and score difference), class probabilities (largest difference).
-One line per package; the exit code is the number of packages that differ or fail.
+One line per package; the exit code is the number of packages that differ or fail. First,
+4-band COCO exports are read with imagery_type="ms" (see coco_multispectral).
 This file is ours and imports only numpy, rasterio, torch and arcgis.learn.
 """
 import contextlib
@@ -167,13 +168,39 @@ def pro_classify_pixels(emd_path, emd, chip_path):
     return f"Pro's {name} template (props with pixelType) -> {out.shape} values {np.unique(out)[:6].tolist()}"
 
 
+def coco_multispectral(out, L):
+    """4-band COCO exports through prepare_data with imagery_type="ms", the one argument
+    arcgis.learn 2.4.4 asks for. Nothing in the folder can replace it: prepare_data infers the
+    imagery type only from Esri files (esri_model_definition.emd + esri_accumulated_stats.json +
+    map.txt), and with those present it takes dataset_type from MetaDataMode and never reads
+    labels.json, so a COCO folder must go without them ("Could not infer Imagery Type")."""
+    failures = 0
+    for folder in sorted((out / "exports").iterdir()):
+        labels = folder / "labels.json"
+        stats = folder / "esri_accumulated_stats.json"
+        if not labels.exists() or not stats.exists() or json.loads(stats.read_text()).get("NumBands", 3) == 3:
+            continue
+        try:
+            with tempfile.TemporaryDirectory() as work, contextlib.redirect_stdout(io.StringIO()), \
+                    contextlib.redirect_stderr(io.StringIO()):
+                data = L.prepare_data(str(folder), dataset_type="COCO_rectangles", imagery_type="ms",
+                                      batch_size=2, chip_size=128, val_split_pct=0.2, working_dir=work)
+                xb, _ = next(iter(data.train_dl))
+            ok, text = True, f"classes={list(data.classes)} batch x={tuple(xb.shape)}"
+        except Exception as exc:  # noqa: BLE001 - report and go on
+            ok, text = False, f"{type(exc).__name__}: {exc}"
+        failures += not ok
+        print(f"  {'OK  ' if ok else 'FAIL'}  {folder.name:<14} prepare_data(imagery_type='ms') {text}", flush=True)
+    return failures
+
+
 def main():
     out = Path(sys.argv[1]).resolve()
     with contextlib.redirect_stdout(io.StringIO()):
         import arcgis.learn as L
         import rasterio
     offline_backbones()
-    failures = 0
+    failures = coco_multispectral(out, L)
     for package in sorted((out / "packages").glob("*.dlpk")):
         name = package.stem
         with tempfile.TemporaryDirectory() as tmp:
@@ -202,7 +229,7 @@ def main():
                     traceback.print_exc()
         failures += not ok
         print(f"  {'SAME' if ok else 'DIFF'}  {name:<14} {emd.get('ModelName', '?'):<18} {text}", flush=True)
-    print(f"{failures} package(s) differ")
+    print(f"{failures} package(s) or 4-band COCO folder(s) failed")
     sys.exit(min(failures, 125))
 
 
