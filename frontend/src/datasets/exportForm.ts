@@ -12,7 +12,7 @@ export const FORMAT_HELP: Record<MetadataFormat, string> = {
   RCNN_Masks: "One instance mask per object: instance segmentation (Mask R-CNN).",
   Classified_Tiles: "A class mask per chip (0 = no data): pixel classification (U-Net, DeepLab).",
   Labeled_Tiles: "One chip per feature labeled with its class: object classification.",
-  COCO: "COCO instances JSON (boxes + polygons) for the whole dataset.",
+  COCO: "COCO instances JSON (boxes + polygons) for the whole dataset. arcgis.learn reads it as dataset_type=\"COCO_rectangles\" (add imagery_type=\"ms\" unless 3-band 8-bit).",
 };
 
 function numberInput(testid: string, value: number | "", attrs: Record<string, unknown> = {}): HTMLInputElement {
