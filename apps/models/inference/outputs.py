@@ -9,6 +9,7 @@ import logging
 import os
 import shutil
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,15 +46,32 @@ def safe_geometry(geometry: dict[str, Any]) -> Any:
             return None
 
 
-def _detections(path: Path, raster_id: int | None) -> Iterator[NewFeature]:
-    for feature in read_features(path):
-        geometry = safe_geometry(feature["geometry"])
-        if geometry is None:
-            continue
-        props = feature.get("properties") or {}
-        yield NewFeature(geometry=geometry, class_value=props.get("class_value"),
-                         class_name=str(props.get("class_name") or ""), confidence=props.get("confidence"),
-                         raster_id=raster_id)
+@dataclass(frozen=True)
+class DetectionSource:
+    """A merged detections file and the raster it was found on."""
+
+    path: Path
+    raster_id: int
+
+
+def acquired_attribute(raster_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """{raster id: {"acquired": ISO date}}: the date each result feature carries, so a layer over
+    several dates filters and compares without a lookup per feature (undated rasters: no entry)."""
+    rows = Raster.objects.filter(pk__in=list(raster_ids), acquired__isnull=False).values_list("pk", "acquired")
+    return {pk: {"acquired": when.isoformat().replace("+00:00", "Z")} for pk, when in rows}
+
+
+def _detections(sources: list[DetectionSource]) -> Iterator[NewFeature]:
+    dates = acquired_attribute(s.raster_id for s in sources)
+    for source in sources:
+        for feature in read_features(source.path):
+            geometry = safe_geometry(feature["geometry"])
+            if geometry is None:
+                continue
+            props = feature.get("properties") or {}
+            yield NewFeature(geometry=geometry, class_value=props.get("class_value"),
+                             class_name=str(props.get("class_name") or ""), confidence=props.get("confidence"),
+                             raster_id=source.raster_id, attributes=dict(dates.get(source.raster_id, {})))
 
 
 def create_result_layer(*, project_id: int, user: Any, name: str, job_id: int, classes: list[dict[str, Any]],
@@ -69,14 +87,14 @@ def create_result_layer(*, project_id: int, user: Any, name: str, job_id: int, c
     return layer, count
 
 
-def detections_layer(*, project_id: int, user: Any, name: str, job_id: int, merged: Path,
-                     classes: list[dict[str, Any]], raster_id: int | None) -> tuple[Layer, int]:
+def detections_layer(*, project_id: int, user: Any, name: str, job_id: int, sources: list[DetectionSource],
+                     classes: list[dict[str, Any]]) -> tuple[Layer, int]:
     return create_result_layer(project_id=project_id, user=user, name=name, job_id=job_id, classes=classes,
-                               features=_detections(merged, raster_id))
+                               features=_detections(sources))
 
 
 def classified_raster(*, project_id: int, user: Any, name: str, job_id: int, cog: Path,
-                      classes: list[dict[str, Any]]) -> Raster:
+                      classes: list[dict[str, Any]], acquired: Any = None) -> Raster:
     """Register the merged COG as a ready classified raster (moved to the raster's storage)."""
     info = inspect_raster(cog)
     statistics = band_statistics(cog)
@@ -86,7 +104,7 @@ def classified_raster(*, project_id: int, user: Any, name: str, job_id: int, cog
         resolution_x=info.resolution[0], resolution_y=info.resolution[1], west=info.bounds_4326[0],
         south=info.bounds_4326[1], east=info.bounds_4326[2], north=info.bounds_4326[3], classes=classes,
         source_job_id=job_id, created_by=user if getattr(user, "pk", None) else None,
-        file_size=cog.stat().st_size, statistics=statistics,
+        file_size=cog.stat().st_size, statistics=statistics, acquired=acquired,
     )
     try:
         target = raster_cog_path(raster.pk)
@@ -124,5 +142,5 @@ def feature_geometry(feature: Any) -> dict[str, Any]:
     return geometry
 
 
-__all__ = ["class_table", "classified_raster", "create_result_layer", "detections_layer", "feature_geometry",
+__all__ = ["DetectionSource", "acquired_attribute", "class_table", "classified_raster", "create_result_layer", "detections_layer", "feature_geometry",
            "remove_outputs", "safe_geometry"]

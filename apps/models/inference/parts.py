@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,8 @@ from backend.engine.inference.detect import DetectArgs, detect_objects_part
 from backend.engine.inference.planning import plan_inference, resolve_tiles
 from backend.engine.inference.tiling import PartSpec
 from backend.engine.nets.predictor import Predictor, band_indices, chip_size_of, load_predictor
+
+from .inputs import raster_ids
 
 PART_KIND = "inference_part"
 MERGE_SHARE = 0.1  # of the parent's progress bar kept for the merge and the output
@@ -95,33 +97,54 @@ def run_part_job(ctx: JobContext) -> dict[str, Any]:
 # the parent --------------------------------------------------------------------------------------
 @dataclass
 class TiledRun:
-    """What a parent got from its parts: their output files (in part order) and totals."""
+    """What a parent got from its parts: their output files (in part order) and totals.
+
+    ``rasters[i]`` is the raster ``files[i]`` was made from (a job may run over several rasters)."""
 
     files: list[Path]
     count: int
     chips: int
+    rasters: list[int] = field(default_factory=list)
+    per_raster: dict[str, dict[str, Any]] = field(default_factory=dict)  # see _per_raster
+
+    def metrics(self) -> dict[str, Any]:
+        """Per-raster figures for the job's final metrics (jobs over several rasters only)."""
+        return {"rasters": self.per_raster} if len(self.per_raster) > 1 else {}
+
+    def by_raster(self) -> dict[int, list[Path]]:
+        """Part files grouped by raster, in the job's raster order."""
+        grouped: dict[int, list[Path]] = {}
+        for raster_id, path in zip(self.rasters, self.files):
+            grouped.setdefault(raster_id, []).append(path)
+        return grouped
 
 
-def plan_job(params: dict[str, Any]) -> list[PartSpec]:
+def plan_job(params: dict[str, Any]) -> list[tuple[int, PartSpec]]:
+    """Every raster's parts, as (raster id, part): one job over a collection is one list of parts
+    that any worker on the queue takes, whichever raster they come from."""
     package = ModelPackage.objects.get(pk=params["in_model"])
     emd = parse_emd(package.emd)
     arguments = params["arguments"]
     chip, pad = resolve_tiles(chip_size_of(emd), arguments.get("tile_size"), arguments.get("padding"))
-    plan = plan_inference(
-        raster_cog_path(params["in_raster"]), chip_size=chip, padding=pad, extract_bands=band_indices(emd),
-        processing_extent=params.get("processing_extent"), cell_size=params.get("cell_size"),
-        part_size=int(params.get("part_size") or 4096),
-    )
-    return plan.parts
+    planned: list[tuple[int, PartSpec]] = []
+    for raster_id in raster_ids(params):
+        plan = plan_inference(
+            raster_cog_path(raster_id), chip_size=chip, padding=pad, extract_bands=band_indices(emd),
+            processing_extent=params.get("processing_extent"), cell_size=params.get("cell_size"),
+            part_size=int(params.get("part_size") or 4096),
+        )
+        planned.extend((raster_id, part) for part in plan.parts)
+    return planned
 
 
-def _part_params(ctx: JobContext, kind: str, part: PartSpec) -> dict[str, Any]:
+def _part_params(ctx: JobContext, kind: str, raster_id: int, part: PartSpec, number: int) -> dict[str, Any]:
+    """``number``: the part's place in the whole job (part.index counts within its raster)."""
     suffix = "ndjson" if kind == "detect_objects" else "tif"
     p = ctx.params
     return {
-        "parent_kind": kind, "in_raster": p["in_raster"], "in_model": p["in_model"], "arguments": p["arguments"],
+        "parent_kind": kind, "in_raster": raster_id, "in_model": p["in_model"], "arguments": p["arguments"],
         "processor_type": p.get("processor_type", "CPU"), "part": part.to_dict(),
-        "out": f"jobs/{ctx.job_id}/parts/part-{part.index:05d}.{suffix}",
+        "out": f"jobs/{ctx.job_id}/parts/part-{number:05d}.{suffix}",
     }
 
 
@@ -157,7 +180,27 @@ class _Progress:
         found = sum(int((c.result or {}).get("count", 0)) for c in children if c.status == JobStatus.SUCCEEDED)
         frac = total / max(self.count, 1) * (1 - MERGE_SHARE)
         self.ctx.progress(round(frac * 1000), 1000, f"{done} of {self.count} parts done, {found} {self.word} so far")
-        self.ctx.set_metrics({"parts": self.count, "parts_done": done, "found": found})
+        metrics: dict[str, Any] = {"parts": self.count, "parts_done": done, "found": found}
+        rasters = _per_raster(children, self.local)
+        if len(rasters) > 1:
+            metrics["rasters"] = rasters
+        self.ctx.set_metrics(metrics)
+
+
+def _per_raster(children: list[Job], local: dict[int, float]) -> dict[str, dict[str, Any]]:
+    """Progress of each raster of a multi-raster job: {raster id: {progress, parts, parts_done, found}}."""
+    out: dict[str, dict[str, Any]] = {}
+    for child in children:
+        entry = out.setdefault(str(child.params.get("in_raster")),
+                               {"progress": 0.0, "parts": 0, "parts_done": 0, "found": 0})
+        entry["parts"] += 1
+        if child.status == JobStatus.SUCCEEDED:
+            entry["parts_done"] += 1
+            entry["found"] += int((child.result or {}).get("count", 0))
+        entry["progress"] += local.get(child.pk, child.progress)
+    for entry in out.values():
+        entry["progress"] = round(entry["progress"] / entry["parts"], 3)
+    return out
 
 
 def _run_locally(ctx: JobContext, child: Job, tracker: _Progress, children: list[Job]) -> None:
@@ -199,13 +242,13 @@ def run_tiled(ctx: JobContext, kind: str, found_word: str) -> TiledRun:
     ctx.log(f"{len(parts)} part(s)")
     children = [
         job_start(user=parent.created_by, kind=PART_KIND, project_id=parent.project_id,
-                  params=_part_params(ctx, kind, part), parent=parent, queue=parent.queue)
-        for part in parts
+                  params=_part_params(ctx, kind, raster_id, part, number), parent=parent, queue=parent.queue)
+        for number, (raster_id, part) in enumerate(parts)
     ] if len(parts) > 1 else []
     if not children:  # one part: no child job, no queue round trip
-        params = _part_params(ctx, kind, parts[0])
+        params = _part_params(ctx, kind, parts[0][0], parts[0][1], 0)
         result = run_part_work(params, _scaled(ctx.progress), ctx.should_stop)
-        return TiledRun([Path(settings.DATA_DIR) / params["out"]], result.count, result.chips)
+        return TiledRun([Path(settings.DATA_DIR) / params["out"]], result.count, result.chips, [parts[0][0]])
     tracker = _Progress(ctx, len(children), found_word)
     ids = [c.pk for c in children]
     try:
@@ -232,7 +275,8 @@ def run_tiled(ctx: JobContext, kind: str, found_word: str) -> TiledRun:
         raise
     results = [c.result or {} for c in children]
     files = [Path(settings.DATA_DIR) / c.params["out"] for c in children]
-    return TiledRun(files, sum(int(r.get("count", 0)) for r in results), sum(int(r.get("chips", 0)) for r in results))
+    return TiledRun(files, sum(int(r.get("count", 0)) for r in results), sum(int(r.get("chips", 0)) for r in results),
+                    [int(c.params["in_raster"]) for c in children], _per_raster(children, {}))
 
 
 def _scaled(progress: Callable[[int, int, str], None]) -> Callable[[int, int, str], None]:
