@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from backend.engine.dlpk.emd import Emd
+from backend.engine.dlpk.runtimes import runtime_of, runtime_reason
 
 MODEL_TYPE_FAMILY: dict[str, str] = {
     "ObjectDetection": "object_detection",
@@ -177,6 +178,9 @@ def model_family(emd: Emd) -> FamilyInfo:
             f"({', '.join(MODEL_TYPE_FAMILY)})",
         )
     arch = architecture(emd)
+    if runtime_of(emd) is not None:  # ONNX / TorchScript: run by a runtime (dlpk/runtimes.py)
+        runnable, reason = runtime_reason(emd, type_family)
+        return FamilyInfo(type_family, runnable, reason, arch)
     if emd.rasterlab_arch is not None:
         # Its own name wins: ArcGIS-side ModelName may be "ModelExtension" (interchange.py).
         own = _ALIASES.get(emd.rasterlab_arch, emd.rasterlab_arch)
