@@ -17,6 +17,7 @@ class ModelPackage(models.Model):
     class Source(models.TextChoices):
         UPLOAD = "upload"
         TRAINING = "training"
+        EXPORT = "export"  # an ONNX package exported from another model (issue 18)
 
     # Required: permissions follow the project (members see it, editors and owners change it).
     project = models.ForeignKey("labeling.Project", on_delete=models.CASCADE, related_name="model_packages")
@@ -49,6 +50,8 @@ class ModelPackage(models.Model):
     original_sha256 = models.CharField(max_length=64)
     # ModelCharacteristics/*.png members (loss curve, sample results), served by the API.
     images = models.JSONField(default=list, blank=True)
+    # ONNX / TorchScript packages: the inputs and outputs found in the file (engine ModelSignature)
+    model_io = models.JSONField(default=dict, blank=True)
 
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
