@@ -60,6 +60,8 @@ if _env_bool("RASTERLAB_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 MAX_UPLOAD_MB = int(os.environ.get("RASTERLAB_MAX_UPLOAD_MB", "2048"))
 MAX_MODEL_UPLOAD_MB = int(os.environ.get("RASTERLAB_MAX_MODEL_UPLOAD_MB", "1024"))
+# TorchScript model packages can run code their author wrote when loaded: off unless an admin allows them.
+ALLOW_TORCHSCRIPT = _env_bool("RASTERLAB_ALLOW_TORCHSCRIPT", False)
 # The map's optional basemap: an XYZ tile URL ("" for none); the browser tries one tile first.
 BASEMAP_URL = os.environ.get("RASTERLAB_BASEMAP_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
 BASEMAP_ATTRIBUTION = os.environ.get(
