@@ -95,7 +95,7 @@ def child_job(n: int, polygons: bool, data_dir: str) -> dict[str, float]:
     from apps.labeling.layers.geometry import clean_geometry
     from apps.labeling.layers.services import NewFeature, features_bulk_create, layer_create
     from apps.labeling.services import project_create
-    from apps.models.accuracy.params import validate_compute_accuracy
+    from apps.models.accuracy.params import ComputeAccuracyParams
     from apps.models.accuracy.services import compute_accuracy_job
 
     user = User.objects.create_user("bench", password="bench-pw")
@@ -112,9 +112,9 @@ def child_job(n: int, polygons: bool, data_dir: str) -> dict[str, float]:
             for g, c, s in zip(side["geometry"], side["classes"], scores)))
         layers[name] = layer.pk
     t1 = time.perf_counter()
-    params = validate_compute_accuracy({"in_detected_features": layers["detections"],
-                                        "in_ground_truth_features": layers["truth"]},
-                                       ValidationContext(user=user, project_id=project.pk))
+    params = ComputeAccuracyParams.clean({"in_detected_features": layers["detections"],
+                                          "in_ground_truth_features": layers["truth"]},
+                                         ValidationContext(user=user, project_id=project.pk))
     t2 = time.perf_counter()
     ctx = JobContext(job_id=1, project_id=project.pk, user_id=user.pk, params=params, progress=lambda *a: None,
                      should_stop=lambda: False, log=lambda m: None, set_metrics=lambda m: None, work_dir=Path(data_dir))

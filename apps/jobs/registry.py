@@ -1,6 +1,6 @@
 """Job kinds and project access, registered by the domain apps in ``AppConfig.ready()``.
 
-jobs never imports labeling or models: each app tells jobs which kinds it runs (a params validator
+jobs never imports labeling or models: each app tells jobs which kinds it runs (a params declaration
 and a handler) and how to decide who may see a project.
 """
 from __future__ import annotations
@@ -14,6 +14,7 @@ from backend.engine.types import Progress, ShouldStop
 
 if TYPE_CHECKING:
     from .models import Job
+    from .params import JobParams
 
 
 @dataclass
@@ -42,8 +43,10 @@ class ValidationContext:
 class JobKind:
     name: str
     handler: Callable[[JobContext], dict[str, Any]]
-    # Returns cleaned params or raises backend.api.exceptions.InvalidInput naming the bad field.
-    validate: Callable[[dict[str, Any], ValidationContext], dict[str, Any]]
+    # The params, declared once (apps.jobs.params.JobParams): ``params.clean(raw, ValidationContext)``
+    # returns them cleaned, with defaults, or raises InvalidInput naming the bad field; it is also the
+    # kind's schema in /api/schema/.
+    params: type["JobParams"]
     # Called when a job ends failed/cancelled, also after a worker died: removes partial outputs.
     on_abort: Callable[["Job"], None] | None = None
     retryable: bool = False
@@ -52,6 +55,8 @@ class JobKind:
     queue: str = "default"
     timeout_seconds: int = 24 * 3600
     description: str = ""
+    # Internal kinds (started by other jobs or by an upload endpoint) stay out of the API schema.
+    internal: bool = False
 
 
 class AccessPolicy(Protocol):
@@ -79,6 +84,10 @@ def get_kind(name: str) -> JobKind | None:
 
 def kind_names() -> list[str]:
     return sorted(_registry.kinds)
+
+
+def kinds() -> list[JobKind]:
+    return [_registry.kinds[name] for name in kind_names()]
 
 
 def set_access_policy(policy: AccessPolicy) -> None:

@@ -63,7 +63,7 @@ def job_start(*, user: Any, kind: str, project_id: int, params: dict[str, Any], 
         job_require_access(user=user, project_id=project_id, write=True)
     if not isinstance(params, dict):
         raise InvalidInput("params: must be a JSON object.")
-    cleaned = job_kind.validate(dict(params), ValidationContext(user=user, project_id=project_id))
+    cleaned = job_kind.params.clean(dict(params), ValidationContext(user=user, project_id=project_id))
     queue_name = queue or queue_for(job_kind.queue, cleaned)
     job = Job.objects.create(
         kind=kind, project_id=project_id, params=cleaned, created_by=user if getattr(user, "pk", None) else None,

@@ -3,17 +3,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from apps.jobs.registry import JobContext, JobKind, ValidationContext, register_kind
+from apps.jobs.params import Id, JobParams
+from apps.jobs.registry import JobContext, JobKind, register_kind
 from backend.api.exceptions import InvalidInput
 
 from .models import Raster
 
 
-def _validate_ingest(params: dict[str, Any], ctx: ValidationContext) -> dict[str, Any]:
-    raster_id = params.get("raster")
-    if not isinstance(raster_id, int) or not Raster.objects.filter(pk=raster_id, project_id=ctx.project_id).exists():
-        raise InvalidInput("params.raster: must be the id of a raster of this project.")
-    return {"raster": raster_id}
+class IngestRasterParams(JobParams):
+    """Started by POST /api/rasters/ (the upload), never by hand."""
+
+    raster = Id(help_text="The uploaded raster to convert.")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not Raster.objects.filter(pk=attrs["raster"], project_id=self.job.project_id).exists():
+            raise InvalidInput("params.raster: must be the id of a raster of this project.")
+        return attrs
 
 
 def _run_ingest(ctx: JobContext) -> dict[str, Any]:
@@ -30,7 +35,7 @@ def _abort_ingest(job: Any) -> None:
 
 def register() -> None:
     register_kind(JobKind(
-        name="ingest_raster", handler=_run_ingest, validate=_validate_ingest, on_abort=_abort_ingest,
-        retryable=True, timeout_seconds=6 * 3600,
+        name="ingest_raster", handler=_run_ingest, params=IngestRasterParams, on_abort=_abort_ingest,
+        retryable=True, timeout_seconds=6 * 3600, internal=True,
         description="Convert an uploaded raster to a Cloud Optimized GeoTIFF and compute statistics",
     ))

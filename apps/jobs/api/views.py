@@ -11,6 +11,7 @@ from backend.api.params import query_id
 
 from ..selectors import job_get_visible, jobs_visible_to
 from ..services import job_cancel, job_start, jobs_reap_stale
+from .schema import job_request_schema
 from .serializers import JobCreateSerializer, JobSerializer
 
 
@@ -52,7 +53,7 @@ class JobViewSet(viewsets.GenericViewSet):
         _reap_now_and_then()
         return Response(JobSerializer(job_get_visible(request.user, int(pk))).data)
 
-    @extend_schema(request=JobCreateSerializer, responses=JobSerializer)
+    @extend_schema(request=job_request_schema(), responses={201: JobSerializer})
     def create(self, request: Request) -> Response:
         data = JobCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -2,7 +2,8 @@
 
 jobkind.register()                                  registers export_training_data with apps.jobs
                                                     (and signals.connect(): deleted rows lose their folder)
-params.clean_export_params(params, project_id) -> dict  (400 naming ``params.<field>``)
+params.ExportTrainingDataParams                     the params, declared once (.clean(params, ctx) -> dict,
+                                                    400 naming ``params.<field>``; its schema in /api/schema/)
 export.run_export(ctx: JobContext) -> {"dataset": id, "chip_count": n}
 export.export_aborted(job)                          failed/cancelled export: row and folder removed
 selectors.datasets_for(user, project=None) -> QuerySet[Dataset]

@@ -3,15 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from apps.jobs.registry import JobContext, JobKind, ValidationContext, register_kind
+from apps.jobs.registry import JobContext, JobKind, register_kind
 
 KIND = "export_training_data"
-
-
-def _validate(params: dict[str, Any], ctx: ValidationContext) -> dict[str, Any]:
-    from .params import clean_export_params
-
-    return clean_export_params(params, ctx.project_id)
 
 
 def _run(ctx: JobContext) -> dict[str, Any]:
@@ -27,11 +21,12 @@ def _abort(job: Any) -> None:
 
 
 def register() -> None:
+    from .params import ExportTrainingDataParams
     from .signals import connect
 
     connect()
     register_kind(JobKind(
-        name=KIND, handler=_run, validate=_validate, on_abort=_abort, retryable=True,
+        name=KIND, handler=_run, params=ExportTrainingDataParams, on_abort=_abort, retryable=True,
         timeout_seconds=24 * 3600,
         description="Export Training Data For Deep Learning: image chips and labels in ArcGIS formats",
     ))

@@ -1,13 +1,18 @@
-"""Validation of export_training_data params (Django side of backend.engine.chips.ExportParams)."""
+"""export_training_data params, declared once (``ExportTrainingDataParams``, the Django side of
+backend.engine.chips.ExportParams, whose defaults it shows): the fields give types, bounds and
+defaults; ``validate`` checks the rasters, layer and classes of the project and the engine's rules."""
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from shapely.geometry import box, shape
 
+from apps.jobs.params import Choice, Flag, Geometry, Id, IdList, JobParams, Name, Number, Whole
 from backend.api.exceptions import InvalidInput
-from backend.api.params import MAX_ID
-from backend.engine.chips.params import ClassDef, ExportParams, validate_classes
+from backend.engine.chips.params import (
+    CHIP_FORMATS, CROP_MODES, MAX_TILE_SIZE, METADATA_FORMATS, ClassDef, ExportParams, validate_classes,
+)
 from backend.engine.errors import EngineInputError
 
 from ..models import Layer, Project, Raster
@@ -18,12 +23,86 @@ ENGINE_FIELDS = (
     "output_nofeature_tiles", "min_polygon_overlap_ratio", "rotation_angle", "image_chip_format",
     "start_index", "crop_mode", "blacken_around_feature", "buffer_radius",
 )
-KNOWN = {*ENGINE_FIELDS, "in_rasters", "in_layer", "processing_extent", "out_name", "only_accepted"}
 MAX_RASTERS = 100
+_ENGINE_DEFAULTS = {f.name: f.default for f in dataclasses.fields(ExportParams)}
 
 
 def _bad(field: str, why: str) -> InvalidInput:
     return InvalidInput(f"params.{field}: {why}")
+
+
+def _pixels(default: int | None, help_text: str) -> Whole:
+    return Whole(min_value=1, max_value=MAX_TILE_SIZE, default=default, help_text=help_text)
+
+
+class ExportTrainingDataParams(JobParams):
+    """Export Training Data For Deep Learning: image chips and labels in ArcGIS's formats."""
+
+    in_rasters = IdList(what="raster", max_length=MAX_RASTERS, help_text="The imagery to cut chips from.")
+    in_layer = Id(help_text="The layer whose features are the labels.")
+    metadata_format = Choice(METADATA_FORMATS, error_messages={"required": "is required (" + ", ".join(
+        METADATA_FORMATS) + ")."})
+    tile_size_x = _pixels(_ENGINE_DEFAULTS["tile_size_x"], "Chip width in pixels.")
+    tile_size_y = _pixels(None, "Chip height in pixels (default: tile_size_x).")
+    stride_x = _pixels(None, "Step between chips in x (default: half of tile_size_x).")
+    stride_y = _pixels(None, "Step between chips in y (default: half of tile_size_y).")
+    cell_size = Number(min_value=0.0, above=True, default=None, help_text="Resample to this cell size (raster CRS "
+                                                                          "units); default: the raster's.")
+    output_nofeature_tiles = Flag(default=_ENGINE_DEFAULTS["output_nofeature_tiles"])
+    min_polygon_overlap_ratio = Number(min_value=0.0, max_value=1.0,
+                                       default=_ENGINE_DEFAULTS["min_polygon_overlap_ratio"])
+    rotation_angle = Number(min_value=0.0, max_value=360.0, default=_ENGINE_DEFAULTS["rotation_angle"],
+                            help_text="Adds copies rotated by each multiple of this angle (0: none; below 360).")
+    image_chip_format = Choice(CHIP_FORMATS, default=_ENGINE_DEFAULTS["image_chip_format"])
+    start_index = Whole(min_value=0, max_value=2**31 - 1, default=_ENGINE_DEFAULTS["start_index"])
+    crop_mode = Choice(CROP_MODES, default=_ENGINE_DEFAULTS["crop_mode"], help_text="Labeled_Tiles only.")
+    blacken_around_feature = Flag(default=_ENGINE_DEFAULTS["blacken_around_feature"], help_text="Labeled_Tiles only.")
+    buffer_radius = Number(min_value=0.0, above=True, default=None,
+                           help_text="Radius of points and lines (raster CRS units); default: 8 output cells.")
+    processing_extent = Geometry(help_text="Export only inside this GeoJSON Polygon (EPSG:4326).")
+    only_accepted = Flag(default=False, help_text="Only features a reviewer accepted.")
+    out_name = Name(help_text="Name of the dataset (default: '<layer> - <metadata_format>').")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        project_id = self.job.project_id
+        rasters = _rasters(attrs["in_rasters"], project_id)
+        layer = Layer.objects.filter(pk=attrs["in_layer"], project_id=project_id).first()
+        if layer is None:
+            raise _bad("in_layer", "must be the id of a layer of this project.")
+        cleaned = {**attrs, "in_layer": layer.pk}
+        # ArcGIS's defaults: y sizes follow x, strides are half a tile.
+        cleaned["tile_size_y"] = attrs["tile_size_y"] or attrs["tile_size_x"]
+        for axis in ("x", "y"):
+            cleaned[f"stride_{axis}"] = attrs[f"stride_{axis}"] or max(1, cleaned[f"tile_size_{axis}"] // 2)
+        try:
+            export = engine_params(cleaned)
+            export.validate()
+        except EngineInputError as exc:
+            raise InvalidInput(f"params.{exc}") from None
+        extent = export.processing_extent
+        if extent is not None and not any(r.bounds and extent.intersects(box(*r.bounds)) for r in rasters):
+            # Found now, not by the job after it ran (detection answers the same up front).
+            raise _bad("processing_extent", "does not overlap any of the in_rasters; draw it over the imagery.")
+        classes = layer_classes(layer, Project.objects.get(pk=project_id))
+        if not classes:
+            raise _bad("in_layer", "has no classes: add classes to the project's schema first.")
+        try:
+            validate_classes(class_defs(classes), cleaned["metadata_format"])
+        except EngineInputError as exc:
+            raise _bad("in_layer", f"class schema cannot be exported: {exc}") from None
+        cleaned["out_name"] = attrs.get("out_name") or f"{layer.name} - {cleaned['metadata_format']}"[:200]
+        return cleaned
+
+
+def _rasters(raster_ids: list[int], project_id: int) -> list[Raster]:
+    rasters = {r.pk: r for r in Raster.objects.filter(pk__in=raster_ids, project_id=project_id)}
+    for raster_id in raster_ids:
+        raster = rasters.get(raster_id)
+        if raster is None:
+            raise _bad("in_rasters", f"{raster_id} is not a raster of this project.")
+        if raster.status != Raster.Status.READY:
+            raise _bad("in_rasters", f"raster {raster.name!r} is {raster.status}; wait until it is ready.")
+    return [rasters[r] for r in raster_ids]
 
 
 def layer_classes(layer: Layer, project: Project) -> list[dict[str, Any]]:
@@ -54,83 +133,3 @@ def extent_geometry(value: Any) -> Any:
 def engine_params(cleaned: dict[str, Any]) -> ExportParams:
     values = {name: cleaned[name] for name in ENGINE_FIELDS if name in cleaned}
     return ExportParams(**values, processing_extent=extent_geometry(cleaned.get("processing_extent")))
-
-
-def clean_export_params(params: dict[str, Any], project_id: int) -> dict[str, Any]:
-    unknown = sorted(set(params) - KNOWN)
-    if unknown:
-        raise _bad(unknown[0], f"unknown parameter; expected some of {', '.join(sorted(KNOWN))}.")
-    project = Project.objects.get(pk=project_id)
-
-    raster_ids = params.get("in_rasters")
-    if isinstance(raster_ids, int) and not isinstance(raster_ids, bool):
-        raster_ids = [raster_ids]
-    if (not isinstance(raster_ids, list) or not raster_ids or len(raster_ids) > MAX_RASTERS
-            or not all(isinstance(r, int) and not isinstance(r, bool) and 1 <= r <= MAX_ID for r in raster_ids)):
-        raise _bad("in_rasters", f"must be a list of 1 to {MAX_RASTERS} raster ids of this project.")
-    raster_ids = list(dict.fromkeys(raster_ids))
-    rasters = {r.pk: r for r in Raster.objects.filter(pk__in=raster_ids, project_id=project_id)}
-    for raster_id in raster_ids:
-        raster = rasters.get(raster_id)
-        if raster is None:
-            raise _bad("in_rasters", f"{raster_id} is not a raster of this project.")
-        if raster.status != Raster.Status.READY:
-            raise _bad("in_rasters", f"raster {raster.name!r} is {raster.status}; wait until it is ready.")
-
-    layer_id = params.get("in_layer")
-    layer = None
-    if isinstance(layer_id, int) and not isinstance(layer_id, bool) and 1 <= layer_id <= MAX_ID:
-        layer = Layer.objects.filter(pk=layer_id, project_id=project_id).first()
-    if layer is None:
-        raise _bad("in_layer", "must be the id of a layer of this project.")
-
-    cleaned: dict[str, Any] = {"in_rasters": raster_ids, "in_layer": layer.pk}
-    for name in ENGINE_FIELDS:
-        if name in params and not (params[name] is None and name not in ("cell_size", "buffer_radius")):
-            value = params[name]
-            # JSON numbers: accept 2.0 for whole-number fields and ints for float fields.
-            if isinstance(value, float) and value.is_integer() and name in (
-                    "tile_size_x", "tile_size_y", "stride_x", "stride_y", "start_index"):
-                value = int(value)
-            cleaned[name] = value
-    if "only_accepted" in params:
-        if not isinstance(params["only_accepted"], bool):
-            raise _bad("only_accepted", "must be true (only features a reviewer accepted) or false.")
-        cleaned["only_accepted"] = params["only_accepted"]
-    if "metadata_format" not in cleaned:
-        raise _bad("metadata_format", "is required (PASCAL_VOC_rectangles, KITTI_rectangles, RCNN_Masks, "
-                                      "Classified_Tiles, Labeled_Tiles or COCO).")
-    # ArcGIS's defaults: y sizes follow x, strides are half a tile (256/128).
-    cleaned.setdefault("tile_size_x", 256)
-    cleaned.setdefault("tile_size_y", cleaned["tile_size_x"])
-    for axis in ("x", "y"):
-        size = cleaned[f"tile_size_{axis}"]
-        if f"stride_{axis}" not in cleaned and isinstance(size, int):
-            cleaned[f"stride_{axis}"] = max(1, size // 2)
-    if params.get("processing_extent") is not None:
-        cleaned["processing_extent"] = params["processing_extent"]
-    try:
-        export = engine_params(cleaned)
-        export.validate()
-    except EngineInputError as exc:
-        raise InvalidInput(f"params.{exc}") from None
-    extent = export.processing_extent
-    if extent is not None and not any(rasters[r].bounds and extent.intersects(box(*rasters[r].bounds))
-                                     for r in raster_ids):
-        # Found now, not by the job after it ran (detection answers the same up front).
-        raise _bad("processing_extent", "does not overlap any of the in_rasters; draw it over the imagery.")
-
-    classes = layer_classes(layer, project)
-    if not classes:
-        raise _bad("in_layer", "has no classes: add classes to the project's schema first.")
-    try:
-        validate_classes(class_defs(classes), cleaned["metadata_format"])
-    except EngineInputError as exc:
-        raise _bad("in_layer", f"class schema cannot be exported: {exc}") from None
-
-    name = params.get("out_name")
-    if name is not None and not isinstance(name, str):
-        raise _bad("out_name", "must be text.")
-    name = (name or "").strip() or f"{layer.name} - {cleaned['metadata_format']}"
-    cleaned["out_name"] = name[:200]
-    return cleaned

@@ -5,26 +5,36 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 
-from apps.jobs.registry import JobContext, JobKind, ValidationContext, register_kind
+from rest_framework import serializers
+
+from apps.jobs.params import Flag, Id, JobParams
+from apps.jobs.registry import JobContext, JobKind, register_kind
 from backend.api.exceptions import InvalidInput
 
 from ..models import Layer
 from .importing import UPLOAD_NAME, ImportOptions, import_now, imports_dir
 
 
-def _validate(params: dict[str, Any], ctx: ValidationContext) -> dict[str, Any]:
-    layer_id = params.get("layer")
-    if not isinstance(layer_id, int) or not Layer.objects.filter(pk=layer_id, project_id=ctx.project_id).exists():
-        raise InvalidInput("params.layer: must be the id of a layer of this project.")
-    upload = params.get("upload")
-    # Only files this app stored under DATA_DIR/imports: never a path chosen by the caller.
-    if not isinstance(upload, str) or not UPLOAD_NAME.match(upload) or not (imports_dir() / upload).is_file():
-        raise InvalidInput("params.upload: start imports with POST /api/layers/{id}/import/ (multipart file).")
-    class_field = params.get("class_field")
-    if class_field is not None and not isinstance(class_field, str):
-        raise InvalidInput("params.class_field: must be an attribute name.")
-    return {"layer": layer_id, "upload": upload, "filename": str(params.get("filename") or upload)[:255],
-            "class_field": class_field or None, "repair": bool(params.get("repair", False))}
+class ImportFeaturesParams(JobParams):
+    """Started by POST /api/layers/{id}/import/ (a multipart file), never by hand."""
+
+    reject_unknown = False
+    layer = Id(help_text="The layer to import into.")
+    upload = serializers.CharField(help_text="The stored upload (a name under DATA_DIR/imports).")
+    filename = serializers.CharField(required=False, allow_null=True, allow_blank=True, default=None)
+    class_field = serializers.CharField(required=False, allow_null=True, allow_blank=True, default=None,
+                                        error_messages={"invalid": "must be an attribute name."})
+    repair = Flag(lenient=True, default=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not Layer.objects.filter(pk=attrs["layer"], project_id=self.job.project_id).exists():
+            raise InvalidInput("params.layer: must be the id of a layer of this project.")
+        upload = attrs["upload"]
+        # Only files this app stored under DATA_DIR/imports: never a path chosen by the caller.
+        if not UPLOAD_NAME.match(upload) or not (imports_dir() / upload).is_file():
+            raise InvalidInput("params.upload: start imports with POST /api/layers/{id}/import/ (multipart file).")
+        return {"layer": attrs["layer"], "upload": upload, "filename": (attrs["filename"] or upload)[:255],
+                "class_field": attrs["class_field"] or None, "repair": attrs["repair"]}
 
 
 def _run(ctx: JobContext) -> dict[str, Any]:
@@ -53,6 +63,6 @@ def _abort(job: Any) -> None:
 
 def register() -> None:
     register_kind(JobKind(
-        name="import_features", handler=_run, validate=_validate, on_abort=_abort, timeout_seconds=6 * 3600,
+        name="import_features", handler=_run, params=ImportFeaturesParams, internal=True, on_abort=_abort, timeout_seconds=6 * 3600,
         description="Import a GeoJSON, GeoPackage or zipped Shapefile into a layer",
     ))

@@ -3,15 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from apps.jobs.registry import JobContext, JobKind, ValidationContext, register_kind
+from apps.jobs.registry import JobContext, JobKind, register_kind
 
 KIND = "compute_accuracy"
-
-
-def _validate(params: dict[str, Any], ctx: ValidationContext) -> dict[str, Any]:
-    from .params import validate_compute_accuracy
-
-    return validate_compute_accuracy(params, ctx)
 
 
 def _run(ctx: JobContext) -> dict[str, Any]:
@@ -27,7 +21,9 @@ def _abort(job: Any) -> None:
 
 
 def register() -> None:
+    from .params import ComputeAccuracyParams
+
     # Seconds even on 100k features (bench/accuracy.py): short work, and safe to run again.
-    register_kind(JobKind(name=KIND, handler=_run, validate=_validate, on_abort=_abort, retryable=True,
+    register_kind(JobKind(name=KIND, handler=_run, params=ComputeAccuracyParams, on_abort=_abort, retryable=True,
                           queue="default", timeout_seconds=3600,
                           description="Score a detections layer or classified raster against ground truth"))

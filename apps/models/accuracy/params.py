@@ -1,4 +1,6 @@
-"""Validation of compute_accuracy params (400 naming the field to fix, before anything is queued).
+"""compute_accuracy params, declared once (``ComputeAccuracyParams``): the fields give types and
+defaults; ``validate`` checks the inputs against each other (400 naming the field to fix, before
+anything is queued).
 
 The cleaned params also record where the result came from (the model and the image it ran on,
 traced through the result's source jobs) and the names of the inputs at the time, so a model's
@@ -13,27 +15,18 @@ from django.db.models import Max, Min
 from shapely.geometry import shape
 
 from apps.jobs.models import Job
+from apps.jobs.params import Flag, Geometry, Id, JobParams, Number
 from apps.jobs.registry import ValidationContext
 from apps.labeling.layers.geometry import clean_geometry
 from apps.labeling.models import Feature, Layer, Raster
 from backend.api.exceptions import InvalidInput
-from backend.api.params import MAX_ID, parse_bool
 
 AREAL = ("Polygon", "MultiPolygon")
 MAX_HOPS = 5  # result -> NMS -> ... -> the inference job that ran the model
 
 
-def _id(params: dict[str, Any], name: str) -> int | None:
-    value = params.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
-        raise InvalidInput(f"params.{name}: must be an id (a whole number from 1 to {MAX_ID}), got {value!r}.")
-    return value
-
-
 def _layer(params: dict[str, Any], name: str, ctx: ValidationContext) -> Layer:
-    pk = _id(params, name)
+    pk = params.get(name)
     layer = Layer.objects.filter(pk=pk, project_id=ctx.project_id).first()
     if layer is None:
         raise InvalidInput(f"params.{name}: no layer {pk} in this project; both layers must belong to the "
@@ -46,7 +39,7 @@ def _layer(params: dict[str, Any], name: str, ctx: ValidationContext) -> Layer:
 
 
 def _raster(params: dict[str, Any], name: str, ctx: ValidationContext) -> Raster:
-    pk = _id(params, name)
+    pk = params.get(name)
     raster = Raster.objects.filter(pk=pk, project_id=ctx.project_id).first()
     if raster is None:
         raise InvalidInput(f"params.{name}: no raster {pk} in this project.")
@@ -67,13 +60,6 @@ def _extent(params: dict[str, Any]) -> dict[str, Any] | None:
         raise InvalidInput("params.processing_extent: must be a Polygon or MultiPolygon.")
     geometry: dict[str, Any] = json.loads(clean.text)
     return geometry
-
-
-def _min_iou(params: dict[str, Any]) -> float:
-    value = params.get("min_iou", 0.5)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1:
-        raise InvalidInput(f"params.min_iou: must be a number above 0 and at most 1 (IoU), got {value!r}.")
-    return float(value)
 
 
 def _values(layer: Layer, only_accepted: bool) -> set[int]:
@@ -129,12 +115,31 @@ def source_of(*, layer: Layer | None = None, raster: Raster | None = None) -> tu
     return None, None
 
 
-def validate_compute_accuracy(params: dict[str, Any], ctx: ValidationContext) -> dict[str, Any]:
+class ComputeAccuracyParams(JobParams):
+    """Compute Accuracy For Object Detection / Pixel Classification: a result (a detections layer or a
+    classified raster) scored against ground truth (labels, or a reference raster)."""
+
+    reject_unknown = False
+    in_detected_features = Id(default=None, help_text="A detections layer to score (or in_classified_raster).")
+    in_classified_raster = Id(default=None, help_text="A classified raster to score (or in_detected_features).")
+    in_ground_truth_features = Id(default=None, help_text="The ground-truth layer (labels).")
+    in_reference_raster = Id(default=None, help_text="A classified reference raster (pixels mode, instead of "
+                                                     "in_ground_truth_features).")
+    processing_extent = Geometry(help_text="Score only inside this GeoJSON Polygon (EPSG:4326).")
+    min_iou = Number(min_value=0.0, max_value=1.0, above=True, default=0.5,
+                     help_text="Detections: a match needs at least this IoU with a ground-truth feature.")
+    only_accepted = Flag(lenient=True, default=False, help_text="Only ground truth a reviewer accepted.")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        return _cleaned(attrs, self.job)
+
+
+def _cleaned(params: dict[str, Any], ctx: ValidationContext) -> dict[str, Any]:
     det, classified = params.get("in_detected_features"), params.get("in_classified_raster")
     if (det is None) == (classified is None):
         raise InvalidInput("params.in_detected_features: give a result to score: a detections layer "
                            "(in_detected_features) or a classified raster (in_classified_raster), one of them.")
-    only_accepted = parse_bool(params.get("only_accepted", False), "params.only_accepted")
+    only_accepted = params["only_accepted"]
     extent = _extent(params)
     cleaned: dict[str, Any] = {"processing_extent": extent, "only_accepted": only_accepted}
     truth_layer = None
@@ -156,7 +161,7 @@ def validate_compute_accuracy(params: dict[str, Any], ctx: ValidationContext) ->
         _check_classes(_values(layer, False), truth_values, layer.name, truth_layer.name, "in_ground_truth_features")
         _check_overlaps(cleaned, _layer_bounds(truth_layer), truth_layer.name, "in_ground_truth_features")
         model, raster = source_of(layer=layer)
-        cleaned.update(mode="detections", in_detected_features=layer.pk, min_iou=_min_iou(params))
+        cleaned.update(mode="detections", in_detected_features=layer.pk, min_iou=params["min_iou"])
         names = {"result": layer.name, "ground_truth": truth_layer.name}
     else:
         result = _raster(params, "in_classified_raster", ctx)

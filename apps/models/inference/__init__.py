@@ -5,10 +5,11 @@ Public API:
 jobkinds.register()  -- job kinds ``detect_objects``, ``classify_pixels``, ``classify_objects``,
     ``non_max_suppression`` (params in ARCHITECTURE.md) and the internal ``inference_part``.
     Started through the jobs API: POST /api/jobs/ {kind, project, params}.
-params.validate_detect_objects / validate_classify_pixels / validate_classify_objects /
-    validate_nms / validate_part(params, ValidationContext) -> cleaned params (InvalidInput
-    "params.<field>: ..." before anything is queued: model family and runnability, ExtractBands
-    vs the raster's bands, processing_extent vs the raster, arguments coerced from the package).
+params.DetectObjectsParams / ClassifyPixelsParams / ClassifyObjectsParams / NonMaxSuppressionParams /
+    InferencePartParams -- the params, declared once (apps.jobs.params.JobParams: .clean(params,
+    ValidationContext) -> cleaned params, InvalidInput "params.<field>: ..." before anything is queued:
+    model family and runnability, ExtractBands vs the raster's bands, processing_extent vs the raster,
+    arguments coerced from the package); the same classes are the kinds' schemas in /api/schema/.
 parts.run_tiled(ctx, kind, found_word) -> TiledRun(files, count, chips)  -- plan, one child job
     per part on the parent's queue, the parent runs still-queued parts itself, progress summed,
     cancel/failure cascade; parts.predictor_for(model_id, processor_type) (cached per worker),

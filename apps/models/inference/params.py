@@ -1,25 +1,22 @@
-"""Validation of inference job params, before anything is queued (400 naming the field to fix).
-
-Each ``validate_*`` takes the raw params and a ValidationContext and returns the cleaned params that
-the job stores; the model's arguments come back coerced (defaults filled in from the package).
+"""Inference job params, declared once (one ``JobParams`` per kind): the fields give types, bounds
+and defaults; ``validate`` checks, before anything is queued, what needs the database (400 naming
+the field): model family and runnability, ExtractBands vs the raster's bands, processing_extent vs
+the raster, and the model's arguments coerced from the package (defaults filled in).
 """
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, ClassVar
 
+from rest_framework import serializers
+
+from apps.jobs.params import Choice, Flag, Geometry, Id, JobParams, Name, Number, Options, Passthrough, Whole
 from apps.jobs.registry import ValidationContext
 from apps.labeling.layers.geometry import clean_geometry
 from apps.labeling.models import Layer, Raster
-from apps.labeling.storage import raster_cog_path
 from apps.models.packages.selectors import model_get_visible
 from backend.api.exceptions import InvalidInput, NotFound
-from backend.api.params import MAX_ID, parse_bool
-from backend.engine.dlpk.arguments import coerce_arguments
-from backend.engine.dlpk.emd import Emd, parse_emd
 from backend.engine.errors import EngineInputError
-from backend.engine.inference.planning import plan_inference, resolve_tiles
-from backend.engine.nets.predictor import band_indices, chip_size_of
 
 DETECTION_FAMILIES = ("object_detection", "instance_detection")
 FAMILIES = {
@@ -33,17 +30,12 @@ FAMILY_TOOL = {
     "object_detection": "Detect objects", "instance_detection": "Detect objects",
     "pixel_classification": "Classify pixels", "object_classification": "Classify objects",
 }
+PROCESSORS = ("CPU", "GPU")
+ARGUMENTS_HELP = ("The model's arguments (GET /api/models/{id}/info/ lists them with defaults): padding, "
+                  "batch_size, threshold, return_bboxes, tile_size, ...; absent ones take the package's defaults.")
 
 
-def _int_id(params: dict[str, Any], name: str) -> int:
-    value = params.get(name)
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
-        raise InvalidInput(f"params.{name}: must be an id (a whole number from 1 to {MAX_ID}), got {value!r}.")
-    return value
-
-
-def _raster(params: dict[str, Any], ctx: ValidationContext) -> Raster:
-    pk = _int_id(params, "in_raster")
+def _raster(pk: int, ctx: ValidationContext) -> Raster:
     raster = Raster.objects.filter(pk=pk, project_id=ctx.project_id).first()
     if raster is None:
         raise InvalidInput(f"params.in_raster: no raster {pk} in this project.")
@@ -55,19 +47,20 @@ def _raster(params: dict[str, Any], ctx: ValidationContext) -> Raster:
     return raster
 
 
-def _layer(params: dict[str, Any], ctx: ValidationContext) -> Layer:
-    pk = _int_id(params, "in_layer")
+def _layer(pk: int, ctx: ValidationContext) -> Layer:
     layer = Layer.objects.filter(pk=pk, project_id=ctx.project_id).first()
     if layer is None:
         raise InvalidInput(f"params.in_layer: no layer {pk} in this project.")
     return layer
 
 
-def _model(params: dict[str, Any], ctx: ValidationContext, kind: str) -> tuple[Any, Emd]:
+def _model(pk: int, ctx: ValidationContext, kind: str) -> tuple[Any, Any]:
+    from backend.engine.dlpk.emd import parse_emd
+
     try:
-        package = model_get_visible(ctx.user, _int_id(params, "in_model"))
+        package = model_get_visible(ctx.user, pk)
     except NotFound:
-        raise InvalidInput(f"params.in_model: model {params.get('in_model')!r} not found.") from None
+        raise InvalidInput(f"params.in_model: model {pk!r} not found.") from None
     wanted = FAMILIES[kind]
     if package.family not in wanted:
         tool = FAMILY_TOOL.get(package.family, "no tool")
@@ -78,60 +71,44 @@ def _model(params: dict[str, Any], ctx: ValidationContext, kind: str) -> tuple[A
     return package, parse_emd(package.emd)
 
 
-def _arguments(params: dict[str, Any], emd: Emd) -> dict[str, Any]:
-    given = params.get("arguments") or {}
-    if not isinstance(given, dict):
-        raise InvalidInput("params.arguments: must be an object of model arguments.")
+def _arguments(given: dict[str, Any], emd: Any) -> dict[str, Any]:
+    from backend.engine.dlpk.arguments import coerce_arguments
+
     try:
         return coerce_arguments(emd, given)
     except EngineInputError as exc:
         raise InvalidInput(f"params.arguments: {exc}.") from exc
 
 
-def _number(params: dict[str, Any], name: str, default: float | None, lo: float, hi: float | None) -> float | None:
-    value = params.get(name, default)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < lo or (hi is not None and value > hi):
-        span = f"between {lo} and {hi}" if hi is not None else f"above {lo}"
-        raise InvalidInput(f"params.{name}: must be a number {span}, got {value!r}.")
-    return float(value)
-
-
-def _processor(params: dict[str, Any]) -> str:
-    value = str(params.get("processor_type") or "CPU").upper()
-    if value not in ("CPU", "GPU"):
-        raise InvalidInput("params.processor_type: must be CPU or GPU.")
-    return value
-
-
-def _out_name(params: dict[str, Any], default: str) -> str:
-    name = params.get("out_name") or default
-    if not isinstance(name, str) or not name.strip():
-        raise InvalidInput("params.out_name: must be a non-empty name.")
-    return name.strip()[:200]
-
-
-def _extent(params: dict[str, Any]) -> dict[str, Any] | None:
-    extent = params.get("processing_extent")
+def _extent(extent: Any) -> dict[str, Any] | None:
     if extent in (None, {}, ""):
         return None
     clean_geometry(extent, where="params.processing_extent")
     return dict(extent)
 
 
-def _check_plan(raster: Raster, emd: Emd, arguments: dict[str, Any], extent: dict[str, Any] | None,
-                cell_size: float | None, part_size: int) -> int:
-    """Bands, extent and cell size against the raster; returns the number of parts."""
+def _check_bands(raster: Raster, emd: Any, hint: str) -> None:
+    from backend.engine.nets.predictor import band_indices
+
     bands = band_indices(emd)
     if raster.count is not None and max(bands, default=-1) >= raster.count:
-        raise InvalidInput(
-            f"params.in_model: the model reads bands {[b + 1 for b in bands]} (ExtractBands) but raster "
-            f"{raster.name!r} has {raster.count} band(s); pick a raster with the bands it was trained on "
-            "or edit the model's ExtractBands.")
+        raise InvalidInput(f"params.in_model: the model reads bands {[b + 1 for b in bands]}{hint} but raster "
+                           f"{raster.name!r} has {raster.count} band(s)" + (
+                               "; pick a raster with the bands it was trained on or edit the model's ExtractBands."
+                               if hint else "."))
+
+
+def _check_plan(raster: Raster, emd: Any, arguments: dict[str, Any], extent: dict[str, Any] | None,
+                cell_size: float | None, part_size: int) -> int:
+    """Bands, extent and cell size against the raster; returns the number of parts."""
+    from apps.labeling.storage import raster_cog_path
+    from backend.engine.inference.planning import plan_inference, resolve_tiles
+    from backend.engine.nets.predictor import band_indices, chip_size_of
+
+    _check_bands(raster, emd, " (ExtractBands)")
     chip, pad = resolve_tiles(chip_size_of(emd), arguments.get("tile_size"), arguments.get("padding"))
     try:
-        plan = plan_inference(raster_cog_path(raster.pk), chip_size=chip, padding=pad, extract_bands=bands,
+        plan = plan_inference(raster_cog_path(raster.pk), chip_size=chip, padding=pad, extract_bands=band_indices(emd),
                               processing_extent=extent, cell_size=cell_size, part_size=part_size)
     except EngineInputError as exc:
         field = "processing_extent" if extent is not None and "extent" in str(exc).lower() else "in_raster"
@@ -139,74 +116,110 @@ def _check_plan(raster: Raster, emd: Emd, arguments: dict[str, Any], extent: dic
     return len(plan.parts)
 
 
-def _tiled(params: dict[str, Any], ctx: ValidationContext, kind: str, default_name: str) -> dict[str, Any]:
-    raster = _raster(params, ctx)
-    package, emd = _model(params, ctx, kind)
-    arguments = _arguments(params, emd)
-    extent = _extent(params)
-    cell_size = _number(params, "cell_size", None, 1e-12, None)
-    part_size = int(_number(params, "part_size", 4096, MIN_PART_SIZE, 1 << 20) or 4096)
-    parts = _check_plan(raster, emd, arguments, extent, cell_size, part_size)
-    return {
-        "in_raster": raster.pk, "in_model": package.pk, "arguments": arguments, "processing_extent": extent,
-        "cell_size": cell_size, "part_size": part_size, "processor_type": _processor(params),
-        "out_name": _out_name(params, f"{default_name} - {package.title}"), "planned_parts": parts,
-    }
+class _TiledParams(JobParams):
+    """A model run over a raster, tile by tile, in parts that any worker on the queue may take."""
+
+    reject_unknown = False
+    kind: ClassVar[str]
+    default_name: ClassVar[str]
+
+    in_raster = Id(help_text="The image raster (of this project) to run the model on.")
+    in_model = Id(help_text="The model package to run.")
+    arguments = Options(what="model arguments", help_text=ARGUMENTS_HELP)
+    processing_extent = Geometry(help_text="Run only inside this GeoJSON Polygon (EPSG:4326); default: everywhere.")
+    cell_size = Number(min_value=1e-12, default=None, help_text="Resample to this cell size (raster CRS units).")
+    part_size = Whole(min_value=MIN_PART_SIZE, max_value=1 << 20, default=4096,
+                      help_text="Pixels per side of one part (one unit of work for one worker).")
+    processor_type = Choice(PROCESSORS, upper=True, default="CPU")
+    out_name = Name()
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        raster = _raster(attrs["in_raster"], self.job)
+        package, emd = _model(attrs["in_model"], self.job, self.kind)
+        arguments = _arguments(attrs["arguments"], emd)
+        extent = _extent(attrs["processing_extent"])
+        parts = _check_plan(raster, emd, arguments, extent, attrs["cell_size"], attrs["part_size"])
+        return {**attrs, "arguments": arguments, "processing_extent": extent, "planned_parts": parts,
+                "out_name": attrs.get("out_name") or f"{self.default_name} - {package.title}"[:200]}
 
 
-def validate_detect_objects(params: dict[str, Any], ctx: ValidationContext) -> dict[str, Any]:
-    cleaned = _tiled(params, ctx, "detect_objects", "Detections")
-    # "false" must be False: bool("false") is True.
-    cleaned["run_nms"] = parse_bool(params.get("run_nms", False), "params.run_nms")
-    cleaned["max_overlap_ratio"] = _number(params, "max_overlap_ratio", 0.0, 0.0, 1.0)
-    cleaned["class_agnostic"] = parse_bool(params.get("class_agnostic", False), "params.class_agnostic")
-    return cleaned
+class DetectObjectsParams(_TiledParams):
+    """Detect Objects Using Deep Learning: a detections layer."""
+
+    kind = "detect_objects"
+    default_name = "Detections"
+    run_nms = Flag(lenient=True, default=False, help_text="Remove overlapping duplicates after detection.")
+    max_overlap_ratio = Number(min_value=0.0, max_value=1.0, default=0.0,
+                               help_text="NMS: boxes overlapping more than this (IoU) are duplicates.")
+    class_agnostic = Flag(lenient=True, default=False, help_text="NMS across classes, not within each class.")
 
 
-def validate_classify_pixels(params: dict[str, Any], ctx: ValidationContext) -> dict[str, Any]:
-    return _tiled(params, ctx, "classify_pixels", "Classified")
+class ClassifyPixelsParams(_TiledParams):
+    """Classify Pixels Using Deep Learning: a classified raster."""
+
+    kind = "classify_pixels"
+    default_name = "Classified"
 
 
-def validate_classify_objects(params: dict[str, Any], ctx: ValidationContext) -> dict[str, Any]:
-    raster = _raster(params, ctx)
-    layer = _layer(params, ctx)
-    package, emd = _model(params, ctx, "classify_objects")
-    arguments = _arguments(params, emd)
-    bands = band_indices(emd)
-    if raster.count is not None and max(bands, default=-1) >= raster.count:
-        raise InvalidInput(f"params.in_model: the model reads bands {[b + 1 for b in bands]} but raster "
-                           f"{raster.name!r} has {raster.count} band(s).")
-    return {
-        "in_raster": raster.pk, "in_layer": layer.pk, "in_model": package.pk, "arguments": arguments,
-        "processor_type": _processor(params), "out_name": _out_name(params, f"{layer.name} - classified"),
-    }
+class ClassifyObjectsParams(JobParams):
+    """Classify Objects Using Deep Learning: a copy of the layer with each feature's class."""
+
+    reject_unknown = False
+    in_raster = Id(help_text="The image raster the features lie on.")
+    in_layer = Id(help_text="The layer whose features are classified.")
+    in_model = Id(help_text="An object classification model package.")
+    arguments = Options(what="model arguments", help_text=ARGUMENTS_HELP)
+    processor_type = Choice(PROCESSORS, upper=True, default="CPU")
+    out_name = Name()
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        raster = _raster(attrs["in_raster"], self.job)
+        layer = _layer(attrs["in_layer"], self.job)
+        package, emd = _model(attrs["in_model"], self.job, "classify_objects")
+        arguments = _arguments(attrs["arguments"], emd)
+        _check_bands(raster, emd, "")
+        return {**attrs, "arguments": arguments, "out_name": attrs.get("out_name") or f"{layer.name} - classified"}
 
 
-def validate_nms(params: dict[str, Any], ctx: ValidationContext) -> dict[str, Any]:
-    layer = _layer(params, ctx)
-    return {
-        "in_layer": layer.pk, "max_overlap_ratio": _number(params, "max_overlap_ratio", 0.0, 0.0, 1.0),
-        "class_agnostic": parse_bool(params.get("class_agnostic", False), "params.class_agnostic"),
-        "out_name": _out_name(params, f"{layer.name} - NMS"),
-    }
+class NonMaxSuppressionParams(JobParams):
+    """Non Maximum Suppression: a copy of a detections layer without overlapping duplicates."""
+
+    reject_unknown = False
+    in_layer = Id(help_text="The detections layer.")
+    max_overlap_ratio = Number(min_value=0.0, max_value=1.0, default=0.0,
+                               help_text="Boxes overlapping more than this (IoU) are duplicates.")
+    class_agnostic = Flag(lenient=True, default=False, help_text="Across classes, not within each class.")
+    out_name = Name()
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        layer = _layer(attrs["in_layer"], self.job)
+        return {**attrs, "out_name": attrs.get("out_name") or f"{layer.name} - NMS"}
 
 
-def validate_part(params: dict[str, Any], ctx: ValidationContext) -> dict[str, Any]:
-    """Parts are made by their parent job only (never through the API: see jobkinds)."""
-    for key in ("parent_kind", "part", "out", "in_raster", "in_model", "arguments"):
-        if key not in params:
-            raise InvalidInput(f"params.{key}: missing (parts are started by inference jobs).")
-    if params["parent_kind"] not in ("detect_objects", "classify_pixels"):
-        raise InvalidInput("params.parent_kind: must be detect_objects or classify_pixels.")
-    if not isinstance(params["out"], str) or not PART_OUT.fullmatch(params["out"]):
-        raise InvalidInput("params.out: must be jobs/<id>/parts/part-NNNNN.ndjson|tif.")
-    # Only into the scratch folder of a running job of the same kind in the same project.
-    from apps.jobs.models import Job, JobStatus
+class InferencePartParams(JobParams):
+    """One part of a detect_objects or classify_pixels job; made by its parent job only (never through
+    the API): ``out`` must lie in the scratch folder of a running job of the same kind and project."""
 
-    parent_id = int(params["out"].split("/")[1])
-    if not Job.objects.filter(pk=parent_id, project_id=ctx.project_id, kind=params["parent_kind"],
-                              status=JobStatus.RUNNING).exists():
-        raise InvalidInput("params.out: parts belong to a running job of this project.")
-    _raster(params, ctx)
-    _model(params, ctx, params["parent_kind"])
-    return params
+    reject_unknown = False
+    parent_kind = Choice(("detect_objects", "classify_pixels"))
+    part = Passthrough(help_text="The part's window (engine PartSpec.to_dict()).")
+    out = serializers.CharField(help_text="jobs/<id>/parts/part-NNNNN.ndjson|tif")
+    in_raster = Id()
+    in_model = Id()
+    arguments = Options(what="model arguments")
+
+    def validate_out(self, value: str) -> str:
+        if not PART_OUT.fullmatch(value):
+            raise serializers.ValidationError("must be jobs/<id>/parts/part-NNNNN.ndjson|tif.")
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        from apps.jobs.models import Job, JobStatus
+
+        parent_id = int(attrs["out"].split("/")[1])
+        if not Job.objects.filter(pk=parent_id, project_id=self.job.project_id, kind=attrs["parent_kind"],
+                                  status=JobStatus.RUNNING).exists():
+            raise InvalidInput("params.out: parts belong to a running job of this project.")
+        _raster(attrs["in_raster"], self.job)
+        _model(attrs["in_model"], self.job, attrs["parent_kind"])
+        return dict(self.initial_data)  # as the parent made them (processor_type and all)

@@ -2,7 +2,8 @@
 
 Public API:
     jobkind.register() -> None                      registers ``train_model`` with apps.jobs
-    params.clean_train_params(params, ctx) -> dict  validation (InvalidInput "params.<field>: ...")
+    params.TrainModelParams                         the params, declared once (apps.jobs.params.JobParams:
+                                                    .clean(params, ctx) -> dict, InvalidInput "params.<field>: ...")
     services.run_training(ctx: JobContext) -> {"model", "metrics", "epochs_run", "best_epoch",
                                                "lr", "history"}
 """

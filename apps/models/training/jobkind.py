@@ -3,15 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from apps.jobs.registry import JobContext, JobKind, ValidationContext, register_kind
+from apps.jobs.registry import JobContext, JobKind, register_kind
 
 KIND = "train_model"
-
-
-def _validate(params: dict[str, Any], ctx: ValidationContext) -> dict[str, Any]:
-    from .params import clean_train_params
-
-    return clean_train_params(params, ctx)
 
 
 def _run(ctx: JobContext) -> dict[str, Any]:
@@ -21,9 +15,11 @@ def _run(ctx: JobContext) -> dict[str, Any]:
 
 
 def register() -> None:
+    from .params import TrainModelParams
+
     # No on_abort: train() removes its partial folder itself and the package is registered last
     # (work_dir goes with the job), so a failed or cancelled job leaves no model behind.
     register_kind(JobKind(
-        name=KIND, handler=_run, validate=_validate, retryable=False, timeout_seconds=7 * 24 * 3600, queue="long",
+        name=KIND, handler=_run, params=TrainModelParams, retryable=False, timeout_seconds=7 * 24 * 3600, queue="long",
         description="Train Deep Learning Model: a new model package from a training dataset",
     ))

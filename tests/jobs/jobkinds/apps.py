@@ -6,19 +6,19 @@ from typing import Any
 
 from django.apps import AppConfig
 
-from backend.api.exceptions import InvalidInput
+from rest_framework import serializers
+
+from apps.jobs.params import JobParams, Number, Passthrough, Whole
 from backend.engine.errors import Cancelled
 
 
-def _validate(params: dict[str, Any], ctx: Any) -> dict[str, Any]:
-    steps = params.get("steps", 5)
-    if not isinstance(steps, int) or not 1 <= steps <= 10000:
-        raise InvalidInput("params.steps: must be an integer from 1 to 10000.")
-    delay = params.get("delay", 0.05)
-    if not isinstance(delay, (int, float)) or delay < 0:
-        raise InvalidInput("params.delay: must be a number of seconds >= 0.")
-    return {"steps": steps, "delay": float(delay), "fail_at": params.get("fail_at"),
-            "marker_dir": params.get("marker_dir"), "processor_type": params.get("processor_type", "CPU")}
+class CountParams(JobParams):
+    reject_unknown = False
+    steps = Whole(min_value=1, max_value=10000, default=5)
+    delay = Number(min_value=0.0, default=0.05)
+    fail_at = Passthrough(required=False, default=None)
+    marker_dir = serializers.CharField(required=False, allow_null=True, default=None)
+    processor_type = serializers.CharField(required=False, default="CPU")
 
 
 def _count(ctx: Any) -> dict[str, Any]:
@@ -72,10 +72,10 @@ class TestJobKindsConfig(AppConfig):
     def ready(self) -> None:
         from apps.jobs.registry import JobKind, register_kind
 
-        register_kind(JobKind(name="test_count", handler=_count, validate=_validate, on_abort=_abort))
-        register_kind(JobKind(name="test_count_retry", handler=_count, validate=_validate, on_abort=_abort,
+        register_kind(JobKind(name="test_count", handler=_count, params=CountParams, on_abort=_abort))
+        register_kind(JobKind(name="test_count_retry", handler=_count, params=CountParams, on_abort=_abort,
                               retryable=True))
-        register_kind(JobKind(name="test_rows", handler=_write_rows, validate=_validate, retryable=True))
+        register_kind(JobKind(name="test_rows", handler=_write_rows, params=CountParams, retryable=True))
         # Long work goes to the "long" queue, like training and inference.
-        register_kind(JobKind(name="test_count_long", handler=_count, validate=_validate, on_abort=_abort,
+        register_kind(JobKind(name="test_count_long", handler=_count, params=CountParams, on_abort=_abort,
                               queue="long"))
