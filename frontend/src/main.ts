@@ -13,6 +13,7 @@ import "./labeling/panel";
 import "./models/modelsPanel";
 import "./datasets/datasetsPanel";
 import "./inference/panel";
+import "./collections/panel";
 import "./training/panel";
 import "./projects/projectPanel";
 import { ApiClient } from "./api/client";

@@ -71,6 +71,8 @@ export interface Raster {
   job: number | null;
   /** Class colours of a classified raster. */
   classes?: ProjectClass[];
+  /** When the imagery was captured (ISO 8601, from the file's tags or set by a user). */
+  acquired?: string | null;
   created_at?: string;
 }
 
