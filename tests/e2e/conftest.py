@@ -65,6 +65,8 @@ class LiveApp:
     owner: User
     other: User
     data_dir: Path
+    # A staff user (may add weights files); the others are plain users.
+    admin: User = field(default_factory=lambda: User("e2e-admin", "e2e-admin-pw-5190"))
     logs: dict[str, Path] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
@@ -169,9 +171,11 @@ def _kill_group(process: subprocess.Popen[bytes]) -> None:
 CREATE_USERS = """
 from django.contrib.auth import get_user_model
 User = get_user_model()
-for name, password in [({owner!r}, {owner_pw!r}), ({other!r}, {other_pw!r})]:
+for name, password, staff in [({owner!r}, {owner_pw!r}, False), ({other!r}, {other_pw!r}, False),
+                              ({admin!r}, {admin_pw!r}, True)]:
     user, _ = User.objects.get_or_create(username=name)
     user.set_password(password)
+    user.is_staff = staff
     user.save()
 """
 
@@ -222,7 +226,8 @@ def live_app() -> Iterator[LiveApp]:
             ("migrate", [sys.executable, "manage.py", "migrate", "--noinput"]),
             ("create-users", [sys.executable, "manage.py", "shell", "-c", CREATE_USERS.format(
                 owner=app.owner.username, owner_pw=app.owner.password,
-                other=app.other.username, other_pw=app.other.password)]),
+                other=app.other.username, other_pw=app.other.password,
+                admin=app.admin.username, admin_pw=app.admin.password)]),
         ]:
             result = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
             if result.returncode != 0:

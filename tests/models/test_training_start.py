@@ -32,6 +32,7 @@ def test_default_faster_rcnn_starts_pretrained_from_the_registry_package(team, c
     api = client_for(team.viewer)
     start = api.get("/api/training/start/", {"model_type": "FasterRCNN"}).json()
     assert start["backbone"] == "efficientnet_lite0" and start["pretrained"] and start["kind"] == "package"
+    assert start["can_import_weights"] is False  # the Train panel offers "Add weights file" to staff only
 
 
 def test_offline_random_start_says_what_to_do(team, client_for):
@@ -61,6 +62,7 @@ def test_admin_uploads_a_weights_file(team, client_for, data_dir, empty_cache, d
     assert (empty_cache / "efficientnet-lite0-57934424.pth").is_file()
     start = client_for(team.viewer).get("/api/training/start/", {"model_type": "FasterRCNN"}).json()
     assert start["kind"] == "cache"
+    assert client_for(admin).get("/api/training/start/", {"model_type": "FasterRCNN"}).json()["can_import_weights"] is True
     assert list((data_dir / "tmp").iterdir()) == []  # the upload's temporary file is gone
 
 

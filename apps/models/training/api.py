@@ -29,7 +29,8 @@ def training_start(request: Request) -> Response:
         raise InvalidInput("model_type: is required (e.g. FasterRCNN).")
     package = query_id(request.query_params, "pretrained_model")
     start = weights.start_for(model_type, request.query_params.get("backbone_model") or None, package)
-    return Response(start)
+    # The Train panel offers "Add weights file" to those who may (POST /api/weights/ below).
+    return Response({**start, "can_import_weights": bool(request.user.is_staff)})
 
 
 class _StaffWrites(permissions.BasePermission):

@@ -56,6 +56,20 @@ export interface TrainingStart {
   pretrained: boolean;
   summary: string;
   advice: string;
+  /** True for an administrator, who may add a weights file (POST /api/weights/). */
+  can_import_weights?: boolean;
+}
+
+export interface ImportedWeights {
+  backbone: string;
+  filename: string;
+}
+
+/** Add a checkpoint to the weights cache (administrators; recognised by its sha256). */
+export function importWeights(api: ApiClient, file: File): Promise<ImportedWeights> {
+  const form = new FormData();
+  form.append("file", file);
+  return api.http.request<ImportedWeights>("/api/weights/", { method: "POST", body: form });
 }
 
 export function trainingStart(api: ApiClient, modelType: string, backbone: string, pretrained: string): Promise<TrainingStart> {

@@ -11,6 +11,7 @@ import { h, replace, setNotice } from "../ui/dom";
 import { progressBar } from "../ui/progress";
 import { ARCHITECTURES, epochHistory, startTraining, trainingStart, type EpochRow, type TrainParams } from "./api";
 import { lossChart } from "./chart";
+import { weightsImport } from "./weightsImport";
 
 function message(err: unknown): string {
   return err instanceof ApiError ? err.detail : String(err);
@@ -80,6 +81,7 @@ function mountTrainPanel(container: HTMLElement, ctx: ProjectContext): () => voi
   }
   // Which starting weights the model will get (pretrained from where, or random), before it starts.
   let startSeq = 0;
+  const weightsForm = weightsImport(ctx.api, () => void showStart());
   async function showStart(): Promise<void> {
     if (!modelType.value) return;
     const seq = ++startSeq;
@@ -89,6 +91,7 @@ function mountTrainPanel(container: HTMLElement, ctx: ProjectContext): () => voi
       startInfo.className = `small train-start ${start.pretrained ? "train-start-ok" : "train-start-warn"}`;
       replace(startInfo, h("strong", {}, start.pretrained ? "Pretrained start: " : "Random start: "), start.summary,
         start.advice ? h("span", { class: "muted" }, ` — ${start.advice}`) : null);
+      weightsForm.show(!start.pretrained && start.can_import_weights === true);
     } catch (err) {
       if (seq === startSeq) replace(startInfo, message(err));
     }
@@ -111,6 +114,7 @@ function mountTrainPanel(container: HTMLElement, ctx: ProjectContext): () => voi
     field("Model type", modelType),
     field("Backbone", backbone),
     startInfo,
+    weightsForm.element,
     h("div", { class: "row" }, field("Max epochs", epochs), field("Batch size", batch)),
     h("label", { class: "train-check" }, findLr, " Find the learning rate for me"),
     field("Learning rate", lr),
