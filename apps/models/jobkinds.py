@@ -7,3 +7,4 @@ def register() -> None:
     from .inference.jobkinds import register as register_inference; register_inference()  # noqa: E702
     from .training.jobkind import register as register_training; register_training()  # noqa: E702
     from .accuracy.jobkind import register as register_accuracy; register_accuracy()  # noqa: E702
+    from .export.jobkind import register as register_export; register_export()  # noqa: E702

@@ -17,6 +17,8 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from apps.jobs.api.serializers import JobSerializer
+from apps.jobs.services import job_start
 from apps.labeling.selectors import project_get
 from backend.api.exceptions import InvalidInput, NotFound
 from backend.api.params import query_id
@@ -28,7 +30,9 @@ from ..packages import services
 from ..packages.describe import arguments_json, stored_emd
 from ..packages.permissions import writable_project_ids
 from ..packages.selectors import model_get_visible, models_for
+from ..packages.runtimes import runnable_now
 from ..packages.serializers import (
+    ExportOnnxRequestSerializer,
     ModelInfoSerializer,
     ModelPackageSerializer,
     ModelUpdateSerializer,
@@ -135,13 +139,27 @@ class ModelPackageViewSet(StreamedUploadMixin, viewsets.GenericViewSet):
     def info(self, request: Request, pk: str) -> Response:
         """The arguments inference takes, with defaults (the package's own defaults applied)."""
         package = model_get_visible(request.user, pk)
+        runnable, reason = runnable_now(package)
         return Response({
             "id": package.pk,
             "family": package.family or None,
-            "runnable": package.runnable,
-            "runnable_reason": package.runnable_reason,
+            "runnable": runnable,
+            "runnable_reason": reason,
             "arguments": arguments_json(stored_emd(package.emd)),
         })
+
+
+    @extend_schema(request=ExportOnnxRequestSerializer, responses={201: JobSerializer})
+    @action(detail=True, methods=["post"], url_path="export-onnx")
+    def export_onnx(self, request: Request, pk: str) -> Response:
+        """Start an `export_onnx` job for this model (same as POST /api/jobs/ with that kind)."""
+        package = model_get_visible(request.user, pk)
+        data = ExportOnnxRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        params = {"in_model": package.pk, **({"out_name": data.validated_data["out_name"]}
+                                             if data.validated_data.get("out_name") else {})}
+        job = job_start(user=request.user, kind="export_onnx", project_id=package.project_id, params=params)
+        return Response(JobSerializer(job).data, status=status.HTTP_201_CREATED)
 
 
 def _read_member(package: Path, name: str) -> bytes:

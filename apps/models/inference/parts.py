@@ -26,6 +26,7 @@ from apps.jobs.registry import JobContext
 from apps.jobs.services import job_start
 from apps.labeling.storage import raster_cog_path
 from apps.models.package_models import ModelPackage
+from apps.models.packages.runtimes import torchscript_allowed
 from apps.models.packages.services import model_extracted_dir
 from backend.engine.dlpk.emd import parse_emd
 from backend.engine.errors import Cancelled, EngineInputError
@@ -34,7 +35,8 @@ from backend.engine.inference.classify_pixels import ClassifyPixelsArgs, classif
 from backend.engine.inference.detect import DetectArgs, detect_objects_part
 from backend.engine.inference.planning import plan_inference, resolve_tiles
 from backend.engine.inference.tiling import PartSpec
-from backend.engine.nets.predictor import Predictor, band_indices, chip_size_of, load_predictor
+from backend.engine.nets.predictor import Predictor, band_indices, chip_size_of
+from backend.engine.runtimes.loader import load_any_predictor
 
 from .inputs import raster_ids
 
@@ -67,7 +69,8 @@ def predictor_for(model_id: int, processor_type: str) -> Predictor:
         if _cached is not None and _cached[0] == key:
             return _cached[1]
         _cached = None
-        predictor = load_predictor(model_extracted_dir(package), parse_emd(package.emd), device)
+        predictor = load_any_predictor(model_extracted_dir(package), parse_emd(package.emd), device,
+                                       allow_torchscript=torchscript_allowed())
         _cached = (key, predictor)
         return predictor
 

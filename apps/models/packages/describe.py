@@ -14,8 +14,10 @@ _MONITORED_PREFIX = "monitored_"
 
 def emd_columns(emd: Emd) -> dict[str, Any]:
     """The ModelPackage columns that copy the .emd (set on upload and after every edit)."""
+    from .runtimes import apply_policy
+
     family = model_family(emd)
-    return {
+    return apply_policy({
         "framework": (emd.framework or "")[:200],
         "model_type": (emd.model_type or "")[:64],
         "model_name": (emd.model_name or emd.model_configuration_name or "")[:200],
@@ -25,7 +27,7 @@ def emd_columns(emd: Emd) -> dict[str, Any]:
         "runnable": family.runnable,
         "runnable_reason": family.reason,
         "emd": emd_to_dict(emd),
-    }
+    }, emd)
 
 
 def stored_emd(emd_json: dict[str, Any]) -> Emd:

@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from ..package_models import ModelPackage
 from .describe import cell_size_json, classes_json, metrics_json, stored_emd
+from .runtimes import runnable_now
 
 EDITABLE_FIELDS = ("title", "description", "tags", "shared", "classes", "cell_size", "argument_defaults")
 
@@ -19,6 +20,11 @@ class ModelUploadSerializer(serializers.Serializer):
     title = serializers.CharField(required=False, allow_blank=True, max_length=200)
     description = serializers.CharField(required=False, allow_blank=True)
     shared = serializers.BooleanField(required=False, default=False)
+
+
+class ExportOnnxRequestSerializer(serializers.Serializer):
+    out_name = serializers.CharField(required=False, allow_blank=True, max_length=200,
+                                     help_text="Title of the ONNX package (default: '<title> (ONNX)')")
 
 
 class ModelUpdateSerializer(serializers.Serializer):
@@ -83,6 +89,9 @@ class ModelPackageSerializer(serializers.Serializer):
     family = serializers.CharField(allow_null=True)
     runnable = serializers.BooleanField()
     runnable_reason = serializers.CharField()
+    model_io = serializers.DictField(help_text="ONNX/TorchScript: {runtime, opset, producer, inputs: [{name, shape, "
+                                               "type}], outputs: [...], io: {input, scaling, outputs, labels}}; "
+                                               "{} for PyTorch packages")
     classes = ModelClassSerializer(many=True)
     image_height = serializers.IntegerField(allow_null=True)
     image_width = serializers.IntegerField(allow_null=True)
@@ -106,6 +115,7 @@ class ModelPackageSerializer(serializers.Serializer):
     def to_representation(self, package: ModelPackage) -> dict[str, Any]:
         emd = stored_emd(package.emd)
         writable = self.context.get("writable", set())
+        runnable, reason = runnable_now(package)
         base = f"/api/models/{package.pk}/"
         return {
             "id": package.pk,
@@ -123,8 +133,9 @@ class ModelPackageSerializer(serializers.Serializer):
             "architecture": package.architecture,
             "backbone": package.backbone,
             "family": package.family or None,
-            "runnable": package.runnable,
-            "runnable_reason": package.runnable_reason,
+            "runnable": runnable,
+            "runnable_reason": reason,
+            "model_io": package.model_io or {},
             "classes": classes_json(emd),
             "image_height": emd.image_height,
             "image_width": emd.image_width,

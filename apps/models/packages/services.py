@@ -37,12 +37,14 @@ from backend.engine.dlpk import (
     sha256_file,
     write_dlpk,
 )
+from backend.engine.dlpk.runtimes import runtime_of
 from backend.engine.errors import EngineInputError
 
 from ..package_models import ModelPackage
 from . import edits
 from .describe import emd_columns, image_members
 from .permissions import require_write
+from .runtimes import check_model_file
 from .storage import extracted_dir, package_dir, package_path
 
 logger = logging.getLogger(__name__)
@@ -73,28 +75,34 @@ def _conflict(existing: ModelPackage) -> Conflict:
     )
 
 
-def _check_weights(path: Path, info: DlpkInfo) -> Path | None:
+def _check_weights(path: Path, info: DlpkInfo) -> tuple[Path | None, dict[str, Any]]:
     """Extract a runnable package into scratch space and load its weights safely.
 
     Returns the extracted folder (kept as the package's extracted/ copy) or None when the
-    package is not one Rasterlab runs. Raises InvalidInput if the weights are not a plain
-    state_dict (e.g. a pickle that would run code); nothing is left behind then.
+    package is not one Rasterlab runs, and the inputs/outputs of an ONNX/TorchScript file
+    (runtimes.check_model_file: 400 when they do not fit the .emd). Raises InvalidInput if the
+    weights are not a plain state_dict (e.g. a pickle that would run code); nothing is left
+    behind then.
     """
     if not emd_columns(info.emd)["runnable"] or info.model_file is None:
-        return None
+        return None, {}
     from backend.engine.dlpk import load_state_dict  # imports torch: only when needed
 
     scratch = scratch_dir() / f"dlpk-{uuid.uuid4().hex}"
+    model_io: dict[str, Any] = {}
     try:
         extract_dlpk(path, scratch, PACKAGE_LIMITS)
-        load_state_dict(scratch / info.model_file)
+        if runtime_of(info.emd) is not None:
+            model_io = check_model_file(scratch, info.emd)
+        else:
+            load_state_dict(scratch / info.model_file)
     except EngineInputError as exc:
         shutil.rmtree(scratch, ignore_errors=True)
         raise InvalidInput(str(exc)) from exc
     except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)
         raise
-    return scratch
+    return scratch, model_io
 
 
 def _clean_title(title: str) -> str:
@@ -113,7 +121,7 @@ def _register(
     existing = _duplicate_of(project, digest)
     if existing is not None:
         raise _conflict(existing)
-    scratch = _check_weights(path, info)
+    scratch, model_io = _check_weights(path, info)
     folder: Path | None = None
     try:
         with transaction.atomic():
@@ -123,7 +131,7 @@ def _register(
                 tags=_clean_tags(tags or []),
                 emd_name=info.emd_name, model_file=info.model_file or "", file_name=file_name[:255], size=path.stat().st_size,
                 sha256=digest, original_sha256=digest,
-                images=image_members(m.name for m in info.members), **emd_columns(info.emd),
+                images=image_members(m.name for m in info.members), model_io=model_io, **emd_columns(info.emd),
             )
             folder = package_dir(package.pk)
             # A folder left by a crash before its row was committed (the id can come again).
@@ -168,7 +176,8 @@ def model_upload(
                      source=ModelPackage.Source.UPLOAD, description=description, tags=tags, shared=shared)
 
 
-def model_package_create_from_folder(*, project: Project, user: Any, folder: Path, title: str) -> ModelPackage:
+def model_package_create_from_folder(*, project: Project, user: Any, folder: Path, title: str,
+                                     source: str = ModelPackage.Source.TRAINING) -> ModelPackage:
     """Package a model folder (one .emd at its root, the ModelFile it names, optional
     ModelCharacteristics/...) into a .dlpk with the engine's write_dlpk and register it.
 
@@ -179,7 +188,7 @@ def model_package_create_from_folder(*, project: Project, user: Any, folder: Pat
     try:
         write_dlpk(Path(folder), scratch)
         return _register(project=project, user=user, path=scratch, title=title, file_name=f"{Path(folder).name}.dlpk",
-                         source=ModelPackage.Source.TRAINING)
+                         source=source)
     finally:
         scratch.unlink(missing_ok=True)
 

@@ -2,8 +2,9 @@
 file, with a ModelIO object naming its outputs, checked against the PyTorch model on test chips.
 
 Detectors (torchvision Faster R-CNN, RetinaNet, SSD, Mask R-CNN) are exported with their own
-pre- and post-processing (normalisation, resize, box decoding, score threshold SCORE_FLOOR and
-per-class NMS at EXPORT_NMS) for one chip of the package's chip size: input ``images`` [1, bands,
+pre- and post-processing (normalisation, resize, box decoding, score threshold SCORE_FLOOR; box
+detectors without NMS or cap, which the engine applies with the job's nms_overlap and
+max_detections, Mask R-CNN with per-class NMS at EXPORT_NMS) for one chip of the package's chip size: input ``images`` [1, bands,
 H, W] scaled 0..1, outputs ``boxes`` [N,4], ``scores`` [N], ``labels`` [N] (1..classes) and, for
 Mask R-CNN, ``masks`` [N,1,H,W]. The engine feeds such a model one chip at a time and applies the
 job's threshold and NMS on top. Pixel and object classifiers take a dynamic batch of normalised
@@ -15,6 +16,8 @@ import copy
 import json
 import shutil
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +28,7 @@ from torch import nn
 
 from backend.engine.dlpk.emd import Emd, emd_to_dict
 from backend.engine.errors import EngineInputError
-from backend.engine.nets.detection import set_detector_thresholds
+from backend.engine.nets.detection import DETECTIONS_PER_IMAGE, set_detector_thresholds
 from backend.engine.nets.predictor import TorchPredictor, load_predictor
 from backend.engine.runtimes.modelio import METADATA_KEY, MODEL_IO_KEY
 from backend.engine.runtimes.onnx_model import OnnxPredictor
@@ -33,7 +36,8 @@ from backend.engine.runtimes.predictor import DETECTION_FAMILIES
 
 OPSET = 17
 SCORE_FLOOR = 0.01  # detections below this never leave the exported detector
-EXPORT_NMS = 0.5  # the detector's own per-class NMS; the job's nms_overlap applies on top
+EXPORT_NMS = 0.5  # Mask R-CNN's own per-class NMS; the job's nms_overlap applies on top
+UNCAPPED = 1_000_000
 # Agreement required between the ONNX and PyTorch packages on the test chips (float32 on CPU):
 PROB_TOLERANCE = 1e-3  # class probabilities
 BOX_TOLERANCE = 0.05  # pixels
@@ -61,6 +65,20 @@ class _Dense(nn.Module):
         return out["out"] if isinstance(out, dict) else out
 
 
+@contextmanager
+def _uncapped(model: nn.Module, family: str) -> Iterator[None]:
+    """Box detectors exported without their per-image cap (the engine applies it after NMS)."""
+    target = getattr(model, "roi_heads", None) or model
+    cap = getattr(target, "detections_per_img", None)
+    if family == "object_detection" and cap is not None:
+        setattr(target, "detections_per_img", UNCAPPED)
+    try:
+        yield
+    finally:
+        if cap is not None:
+            setattr(target, "detections_per_img", cap)
+
+
 @dataclass(frozen=True)
 class ExportResult:
     folder: Path
@@ -74,10 +92,13 @@ class ExportResult:
 def _wrapper(predictor: TorchPredictor) -> tuple[nn.Module, list[str], dict[str, Any]]:
     family = predictor.family
     if family in DETECTION_FAMILIES:
-        set_detector_thresholds(predictor.model, SCORE_FLOOR, EXPORT_NMS)
         masks = family == "instance_detection"
+        # Box detectors leave NMS and the per-chip cap to the engine, so the job's nms_overlap gives
+        # what the PyTorch model gives; Mask R-CNN keeps its own (a mask per candidate is too big).
+        set_detector_thresholds(predictor.model, SCORE_FLOOR, EXPORT_NMS if masks else 1.0)
         names = ["boxes", "scores", "labels", *(["masks"] if masks else [])]
-        io = {"scaling": "unit", "labels": "index1", "outputs": {n: n for n in names}}
+        io = {"scaling": "unit", "labels": "index1", "outputs": {n: n for n in names},
+              "max_detections": DETECTIONS_PER_IMAGE}
         return _Detector(predictor.model, masks).eval(), names, io
     role = "logits"
     io = {"scaling": "normalized", "labels": "index1", "outputs": {role: role}}
@@ -100,7 +121,7 @@ def export_onnx_package(model_dir: Path, emd: Emd, out_dir: Path, name: str,
         onnx_file = out_dir / f"{name}.onnx"
         dynamic = None if predictor.family in DETECTION_FAMILIES else {
             "images": {0: "batch"}, **{n: {0: "batch"} for n in names}}
-        with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
+        with warnings.catch_warnings(), torch.no_grad(), _uncapped(predictor.model, predictor.family):
             warnings.simplefilter("ignore")  # tracer warnings about data-dependent shapes
             torch.onnx.export(module, (example,), str(onnx_file), dynamo=False, opset_version=OPSET,
                               input_names=["images"], output_names=names, dynamic_axes=dynamic)

@@ -7,7 +7,8 @@
         "input": "images",          # input name (default: the model's only input)
         "scaling": "unit",          # unit (0..1) | normalized (mean/std) | raw (pixel values)
         "outputs": {"boxes": "boxes", "scores": "scores", "labels": "labels", "masks": "masks"},
-        "labels": "index1"          # index1: 1..N, 0 = background (torchvision) | index0 | value
+        "labels": "index1",         # index1: 1..N, 0 = background (torchvision) | index0 | value
+        "max_detections": 300       # optional: per chip, after NMS
     }
 
 Output roles per family:
@@ -62,11 +63,14 @@ class ModelIO:
     scaling: str = "normalized"
     outputs: Mapping[str, str] = field(default_factory=dict)  # role -> output name
     labels: str = "index1"
+    max_detections: int | None = None  # per chip, after NMS (as the PyTorch detectors cap them)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"scaling": self.scaling, "outputs": dict(self.outputs), "labels": self.labels}
         if self.input:
             out["input"] = self.input
+        if self.max_detections:
+            out["max_detections"] = self.max_detections
         return out
 
 
@@ -129,7 +133,10 @@ def resolve_io(
             f"{MODEL_IO_KEY}.input is {input_name!r} but the model's inputs are {', '.join(input_names)}"
         )
     outputs = _outputs(family, declared.get("outputs") or meta.get("outputs") or {}, output_names)
-    return ModelIO(family, str(input_name), scaling, outputs, labels)
+    cap = declared.get("max_detections", meta.get("max_detections"))
+    if cap is not None and (not isinstance(cap, int) or isinstance(cap, bool) or cap < 1):
+        raise EngineInputError(f"{MODEL_IO_KEY}.max_detections must be a whole number of 1 or more (got {cap!r})")
+    return ModelIO(family, str(input_name), scaling, outputs, labels, cap)
 
 
 def _outputs(family: str, given: Any, names: Sequence[str]) -> dict[str, str]:

@@ -126,7 +126,7 @@ class RuntimePredictor:
             if len(idx):
                 kept = batched_nms(torch.from_numpy(boxes[idx]), torch.from_numpy(scores[idx]),
                                    torch.from_numpy(labels[idx]), float(nms_overlap)).numpy()
-                idx = idx[kept]
+                idx = idx[kept][: self.io.max_detections]
             masks = None
             if self.family == "instance_detection" and "masks" in out:
                 m = out["masks"]
