@@ -101,7 +101,7 @@ def write_package_for(name: str, model_type: str, backbone: str, folder_path: Pa
         spec=spec, backbone=backbone, out_name=name, chip_size=chip, bands=folder.band_count,
         classes=[emd_writer.ClassInfo(c.value, c.name, c.color) for c in folder.classes],
         scaling=scaling, metadata_format=folder.metadata_format, learning_rate=1e-3, details={},
-        monitored_valid_loss=None, export=export_emd, resized=False,
+        monitored_valid_loss=None, export=export_emd, source_chip_size=chip,
     )
     model_dir = out / "work" / name
     shutil.rmtree(model_dir, ignore_errors=True)

@@ -14,9 +14,12 @@ Round trip rules (what `emd_to_dict(parse_emd(d))` changes in `d`):
   new class with no color gets Color [-1,-1,-1] (the export tool's "unknown"), because
   arcgis.learn reads Color for every class.
 
-Rasterlab keys (both are ignored by ArcGIS):
+Rasterlab keys (all are ignored by ArcGIS):
 - `ModelParameters.rasterlab_arch` (str): the architecture name given to
   `backend.engine.nets.build_model`; it marks a package written by Rasterlab.
+- `ModelParameters.rasterlab_resized_from` (int): training resized exported chips of this size to
+  ImageHeight; inference reads the raster coarser by that ratio (`resize_to` alone does not say
+  from what).
 - `ArgumentDefaults` (object): inference argument defaults edited by users, e.g.
   `{"threshold": 0.3, "padding": 64}`; see `arguments.inference_arguments`.
 """
@@ -34,6 +37,7 @@ from backend.engine.dlpk.emd_values import MISSING, to_json
 from backend.engine.errors import EngineInputError
 
 RASTERLAB_ARCH_KEY = "rasterlab_arch"
+RESIZED_FROM_KEY = "rasterlab_resized_from"
 """Key in ModelParameters naming the Rasterlab architecture (see module docstring)."""
 
 
@@ -130,6 +134,12 @@ class Emd:
     def rasterlab_arch(self) -> str | None:
         arch = self.model_parameters.get(RASTERLAB_ARCH_KEY)
         return arch if isinstance(arch, str) and arch else None
+
+    @property
+    def resized_from(self) -> int | None:
+        """Size of the exported chips that training resized to ImageHeight (Rasterlab packages)."""
+        size = self.model_parameters.get(RESIZED_FROM_KEY)
+        return size if isinstance(size, int) and not isinstance(size, bool) and size > 0 else None
 
 
 def _load_json(source: str | bytes) -> Any:

@@ -1,11 +1,15 @@
 """Planning a tiled inference run: validate inputs once, then split it into parts for workers."""
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from rasterio.io import DatasetReader
+
+from backend.engine.dlpk.emd import Emd
 from backend.engine.errors import EngineInputError
 from backend.engine.inference.reading import (
     RasterGrid,
@@ -36,6 +40,20 @@ def resolve_tiles(chip_size: int, tile_size: int | None, padding: int | None) ->
     return size, pad
 
 
+def input_scale_of(emd: Emd) -> float:
+    """How much coarser than the exported chips the model saw the ground: training resized
+    chips of `resized_from` pixels to ImageHeight, so inference reads the raster that much coarser
+    (objects keep the size in pixels the model learned). 1.0 for every other package."""
+    chip = emd.image_height or emd.image_width
+    return emd.resized_from / chip if emd.resized_from and chip else 1.0
+
+
+def native_cell_size(src: DatasetReader) -> float:
+    """The raster's pixel size in CRS units (square root of the pixel area when rotated)."""
+    t = src.transform
+    return abs(t.a) if t.b == 0 and t.d == 0 and abs(t.a) == abs(t.e) else math.sqrt(abs(t.a * t.e - t.b * t.d))
+
+
 def plan_inference(
     raster_path: Path | str,
     *,
@@ -45,15 +63,20 @@ def plan_inference(
     processing_extent: dict[str, Any] | None = None,
     cell_size: float | None = None,
     part_size: int = DEFAULT_PART_SIZE,
+    input_scale: float = 1.0,
 ) -> InferencePlan:
     """Check bands, extent and cell size against the raster and split the window into parts.
 
     ``processing_extent`` is a GeoJSON geometry in EPSG:4326 (its bounding rectangle is used);
-    ``cell_size`` is in raster CRS units (None: the raster's own resolution).
+    ``cell_size`` is in raster CRS units (None: the raster's own resolution, times
+    ``input_scale`` when the model was trained on chips shrunk by that factor: see
+    `input_scale_of`).
     """
     name = Path(raster_path).name
     with open_raster(raster_path) as src:
         check_bands(tuple(extract_bands), src.count, name)
+        if cell_size is None and input_scale != 1.0:
+            cell_size = native_cell_size(src) * input_scale
         grid = processing_grid(src, cell_size)
     window = grid.window if processing_extent is None else extent_window(grid, processing_extent, name)
     parts = plan_parts(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from backend.engine.dlpk.emd import RASTERLAB_ARCH_KEY
+from backend.engine.dlpk.emd import RASTERLAB_ARCH_KEY, RESIZED_FROM_KEY
 from backend.engine.dlpk.interchange import arcgis_fields
 from backend.engine.nets.catalog import OBJECT_CLASSIFICATION, PIXEL_CLASSIFICATION, ArchSpec
 from backend.engine.nets.normalization import InputScaling
@@ -91,7 +91,7 @@ def model_emd(
     details: dict[str, Any],
     monitored_valid_loss: float | None,
     export: dict[str, Any],
-    resized: bool,
+    source_chip_size: int,
 ) -> dict[str, Any]:
     props = export.get("InputRastersProps")
     arcgis = arcgis_fields(
@@ -110,6 +110,9 @@ def model_emd(
     if "ArcGISLearnVersion" in arcgis:
         emd["ArcGISLearnVersion"] = arcgis.pop("ArcGISLearnVersion")
     params: dict[str, Any] = {"backbone": backbone, "backend": "pytorch", RASTERLAB_ARCH_KEY: spec.name}
+    resized = source_chip_size != chip_size
+    if resized:  # inference reads the raster that much coarser, so objects keep their training size
+        params[RESIZED_FROM_KEY] = source_chip_size
     if spec.name in ("MaskRCNN", "DeepLab"):
         params["pointrend"] = False
     emd.update(

@@ -395,7 +395,7 @@ class _Trainer:
             details=details,
             monitored_valid_loss=best_loss if validated else None,
             export=export,
-            resized=self.setup.chip_size != max(folder.chip_size),
+            source_chip_size=max(folder.chip_size),
         )
         package = write_package(
             self.model_dir, self.config.out_name, self.model, emd, history,

@@ -10,7 +10,8 @@ from pyproj import Transformer
 from shapely.geometry import box, mapping
 
 from backend.engine.errors import EngineInputError
-from backend.engine.inference.planning import plan_inference
+from backend.engine.dlpk.emd import parse_emd
+from backend.engine.inference.planning import input_scale_of, plan_inference
 from backend.engine.inference.reading import GridReader, extent_window, processing_grid
 from backend.engine.inference.tiling import PixelWindow
 
@@ -104,3 +105,19 @@ def test_native_cell_size_is_the_native_grid(tmp_path: Path) -> None:
 
 def test_geometry_extent_helper_is_valid() -> None:
     assert mapping(box(0, 0, 1, 1))["type"] == "Polygon"
+
+
+def test_a_model_trained_on_shrunk_chips_reads_the_raster_coarser(tmp_path: Path) -> None:
+    """Training resized 256 px chips to 128: with no cell_size, inference reads at 2x the native
+    cell size, so objects are as many pixels wide as the model learned; an explicit cell_size wins."""
+    path = write_raster(tmp_path / "r.tif", np.zeros((3, 400, 300), np.uint8), res=0.5)
+    resized = parse_emd('{"ImageHeight": 128, "ImageWidth": 128, "resize_to": 128, '
+                        '"ModelParameters": {"rasterlab_resized_from": 256}}')
+    assert input_scale_of(resized) == 2.0
+    assert input_scale_of(parse_emd('{"ImageHeight": 128, "resize_to": 128}')) == 1.0  # from what, unknown
+    plan = plan_inference(path, chip_size=128, padding=32, extract_bands=(0, 1, 2), input_scale=2.0)
+    assert (plan.grid.width, plan.grid.height, plan.grid.cell_size) == (150, 200, 1.0)
+    native = plan_inference(path, chip_size=128, padding=32, extract_bands=(0, 1, 2))
+    assert (native.grid.width, native.grid.height, native.grid.cell_size) == (300, 400, None)
+    chosen = plan_inference(path, chip_size=128, padding=32, extract_bands=(0, 1, 2), cell_size=0.25, input_scale=2.0)
+    assert chosen.grid.cell_size == 0.25

@@ -25,7 +25,7 @@ def _emd(model: str, backbone: str, details: dict[str, Any], scaling: Any = IMAG
         spec=arch_spec(model), backbone=backbone, out_name="m", chip_size=256, bands=bands,
         classes=CLASSES, scaling=scaling, metadata_format="PASCAL_VOC_rectangles", learning_rate=2e-4,
         details=details, monitored_valid_loss=0.123456789,
-        export={"ImageSpaceUsed": "MAP_SPACE", "MinCellSize": None, "MaxCellSize": None}, resized=False,
+        export={"ImageSpaceUsed": "MAP_SPACE", "MinCellSize": None, "MaxCellSize": None}, source_chip_size=256,
     )
 
 

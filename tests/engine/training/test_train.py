@@ -11,6 +11,7 @@ import pytest
 import rasterio
 import torch
 
+from backend.engine.dlpk.emd import parse_emd
 from backend.engine.dlpk.families import model_family
 from backend.engine.dlpk.package import extract_dlpk
 from backend.engine.errors import Cancelled, EngineInputError
@@ -18,6 +19,7 @@ from backend.engine.metrics import TrueObjects, detection_scores
 from backend.engine.nets import build_model
 from backend.engine.nets.normalization import IMAGENET
 from backend.engine.nets.predictor import Detections, load_predictor
+from backend.engine.inference.planning import input_scale_of
 from backend.engine.training import EpochReport, TrainConfig, train
 from backend.engine.training import loop as loop_module
 from backend.engine.training.data import ChipDataset, DataSpec
@@ -122,6 +124,9 @@ def test_chips_are_resized_to_chip_size(exports: Any, tmp_path: Path) -> None:
     result = train(config, exports("tiles64_4band"), tmp_path / "out")
     emd = json.loads((tmp_path / "out" / "small" / "small.emd").read_text())
     assert emd["ImageHeight"] == 32 and emd["resize_to"] == 32
+    # inference reads the raster 2x coarser, as training saw it (64 px chips shrunk to 32)
+    assert emd["ModelParameters"]["rasterlab_resized_from"] == 64
+    assert input_scale_of(parse_emd(json.dumps(emd))) == 2.0
     assert "accuracy" not in emd and "monitored_valid_loss" not in emd  # no validation set
     assert result.history[0].valid_loss is None
 
