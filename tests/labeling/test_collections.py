@@ -106,3 +106,42 @@ def test_features_filter_by_raster_and_date(team, client_for, data_dir, tmp_path
     assert api.get(f"{url}?acquired=June").status_code == 400
     assert api.get(f"{url}?raster=x").status_code == 400
     assert Raster.objects.filter(acquired__isnull=False).count() == 2
+
+
+def test_export_training_data_takes_a_collection(team, client_for, data_dir, run_jobs, tmp_path):
+    import json
+
+    from apps.labeling.layers.geometry import clean_geometry
+    from apps.labeling.layers.services import NewFeature, features_bulk_create
+    from apps.labeling.models import Layer
+
+    api = client_for(team.editor)
+    a = upload(api, team.project, dated_copy(tmp_path / "a.tif", {"ACQUISITIONDATE": "2021-06-03"}))
+    b = upload(api, team.project, dated_copy(tmp_path / "b.tif", {"ACQUISITIONDATE": "2020-06-03"}, scale=0.5))
+    run_jobs()
+    layer = Layer.objects.get(project=team.project, name="Labels")
+    trees = json.loads((DATA / "OSBS_029.4326.geojson").read_text())["features"]
+    features_bulk_create(layer=layer, features=[NewFeature(clean_geometry(f["geometry"]), class_value=1)
+                                                for f in trees])
+    collection = api.post("/api/collections/", {"project": team.project.pk, "name": "Both",
+                                                "rasters": [a["id"], b["id"]]}, format="json").json()["id"]
+    theirs = client_for(team.outsider).post("/api/collections/", {"project": team.other_project.pk, "name": "x",
+                                            "rasters": [upload(client_for(team.outsider), team.other_project,
+                                                               DATA / "OSBS_029.tif")["id"]]}, format="json")
+
+    def start(**inputs: Any) -> Any:
+        body = {"in_layer": layer.pk, "metadata_format": "PASCAL_VOC_rectangles", "tile_size_x": 200,
+                "stride_x": 200, "stride_y": 200, **inputs}
+        return api.post("/api/jobs/", {"kind": "export_training_data", "project": team.project.pk, "params": body},
+                        format="json")
+
+    refused = start(in_collection=theirs.json()["id"])
+    assert refused.status_code == 400 and "another project" in refused.json()["detail"]
+    both = start(in_collection=collection, in_rasters=[a["id"]])
+    assert both.status_code == 400 and "one of the two" in both.json()["detail"]
+    response = start(in_collection=collection)
+    assert response.status_code == 201, response.content
+    assert response.json()["params"]["in_rasters"] == [a["id"], b["id"]]
+    run_jobs()
+    job = api.get(f"/api/jobs/{response.json()['id']}/").json()
+    assert job["status"] == "succeeded", job["error"]

@@ -38,7 +38,10 @@ def _pixels(default: int | None, help_text: str) -> Whole:
 class ExportTrainingDataParams(JobParams):
     """Export Training Data For Deep Learning: image chips and labels in ArcGIS's formats."""
 
-    in_rasters = IdList(what="raster", max_length=MAX_RASTERS, help_text="The imagery to cut chips from.")
+    in_rasters = IdList(what="raster", max_length=MAX_RASTERS, required=False, allow_null=True, default=None,
+                        help_text="The imagery to cut chips from (or give in_collection).")
+    in_collection = Id(default=None, help_text="A raster collection of this project: cut chips from all of its "
+                                               "rasters.")
     in_layer = Id(help_text="The layer whose features are the labels.")
     metadata_format = Choice(METADATA_FORMATS, error_messages={"required": "is required (" + ", ".join(
         METADATA_FORMATS) + ")."})
@@ -65,6 +68,7 @@ class ExportTrainingDataParams(JobParams):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         project_id = self.job.project_id
+        attrs = _collection_inputs(attrs, project_id)
         rasters = _rasters(attrs["in_rasters"], project_id)
         layer = Layer.objects.filter(pk=attrs["in_layer"], project_id=project_id).first()
         if layer is None:
@@ -92,6 +96,27 @@ class ExportTrainingDataParams(JobParams):
             raise _bad("in_layer", f"class schema cannot be exported: {exc}") from None
         cleaned["out_name"] = attrs.get("out_name") or f"{layer.name} - {cleaned['metadata_format']}"[:200]
         return cleaned
+
+
+def _collection_inputs(attrs: dict[str, Any], project_id: int) -> dict[str, Any]:
+    """in_rasters, or the rasters of in_collection (one of the two; issue 17)."""
+    from ..collections import collection_rasters
+    from ..models import Collection
+
+    pk = attrs.get("in_collection")
+    if (pk is None) == (not attrs.get("in_rasters")):
+        raise _bad("in_rasters", "give in_rasters (a list of raster ids) or in_collection (a collection id), "
+                                 "one of the two.")
+    if pk is None:
+        return {k: v for k, v in attrs.items() if k != "in_collection"}
+    collection = Collection.objects.filter(pk=pk).first()
+    if collection is None or collection.project_id != project_id:
+        raise _bad("in_collection", f"no collection {pk} in this project"
+                                    f"{' (it belongs to another project)' if collection is not None else ''}.")
+    ids = [r.pk for r in collection_rasters(collection)]
+    if not ids:
+        raise _bad("in_collection", f"collection {collection.name!r} has no rasters.")
+    return {**attrs, "in_rasters": ids}
 
 
 def _rasters(raster_ids: list[int], project_id: int) -> list[Raster]:

@@ -10,15 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from apps.jobs.registry import ValidationContext
-from apps.labeling.collections import check_project_rasters, collection_rasters
+from apps.labeling.collections import MAX_RASTERS, check_project_rasters, collection_rasters
 from apps.labeling.models import Collection, Raster
 from backend.api.exceptions import InvalidInput
 from backend.api.params import MAX_ID
 from backend.engine.dlpk.emd import Emd
-from backend.engine.nets.normalization import scaling_from_emd
-from backend.engine.nets.predictor import band_indices
 
 INPUT_NAMES = ("in_raster", "in_rasters", "in_collection")
+__all__ = ["INPUT_NAMES", "MAX_RASTERS", "check_model_takes", "cleaned_inputs", "input_rasters", "raster_ids"]
 
 
 def _id(value: Any, field: str) -> int:
@@ -53,6 +52,9 @@ def input_rasters(params: dict[str, Any], ctx: ValidationContext) -> tuple[str, 
 def check_model_takes(raster: Raster, emd: Emd, field: str) -> None:
     """Bands and pixel type: a model without NormalizationStats scales pixels by 1/255, so it was
     trained on 8-bit imagery and gives noise on 16-bit or float pixels."""
+    from backend.engine.nets.normalization import scaling_from_emd  # torch: only when a job is checked
+    from backend.engine.nets.predictor import band_indices
+
     bands = band_indices(emd)
     if raster.count is not None and max(bands, default=-1) >= raster.count:
         raise InvalidInput(

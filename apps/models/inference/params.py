@@ -18,6 +18,8 @@ from apps.models.packages.selectors import model_get_visible
 from backend.api.exceptions import InvalidInput, NotFound
 from backend.engine.errors import EngineInputError
 
+from .inputs import INPUT_NAMES, MAX_RASTERS, check_model_takes, cleaned_inputs, input_rasters
+
 DETECTION_FAMILIES = ("object_detection", "instance_detection")
 FAMILIES = {
     "detect_objects": DETECTION_FAMILIES,
@@ -112,18 +114,37 @@ def _check_plan(raster: Raster, emd: Any, arguments: dict[str, Any], extent: dic
                               processing_extent=extent, cell_size=cell_size, part_size=part_size)
     except EngineInputError as exc:
         field = "processing_extent" if extent is not None and "extent" in str(exc).lower() else "in_raster"
-        raise InvalidInput(f"params.{field}: {exc}") from exc
+        raise InvalidInput(f"params.{field}: raster {raster.name!r}: {exc}") from exc
     return len(plan.parts)
 
 
-class _TiledParams(JobParams):
-    """A model run over a raster, tile by tile, in parts that any worker on the queue may take."""
+class _Inputs(JobParams):
+    """The rasters a model runs over: one of in_raster, in_rasters or in_collection (issue 17)."""
+
+    in_raster = Id(default=None, help_text="The image raster (of this project) to run the model on "
+                                            "(or give in_rasters or in_collection).")
+    in_rasters = serializers.ListField(child=Id(), required=False, allow_null=True, max_length=MAX_RASTERS,
+                                       help_text="Several image rasters of this project, run as one job with one "
+                                                 "result; each listed once.")
+    in_collection = Id(default=None, help_text="A raster collection of this project: all of its rasters, in order.")
+
+    def inputs(self, attrs: dict[str, Any], emd: Any) -> tuple[dict[str, Any], list[Raster]]:
+        """attrs without the three input names, plus what the job stores for them; the rasters in order
+        (each checked against the model: bands and pixel type)."""
+        field, rasters, collection = input_rasters(attrs, self.job)
+        for raster in rasters:
+            check_model_takes(raster, emd, "in_model" if field == "in_raster" else field)
+        rest = {k: v for k, v in attrs.items() if k not in INPUT_NAMES}
+        return {**rest, **cleaned_inputs(field, rasters, collection)}, rasters
+
+
+class _TiledParams(_Inputs):
+    """A model run over rasters, tile by tile, in parts that any worker on the queue may take."""
 
     reject_unknown = False
     kind: ClassVar[str]
     default_name: ClassVar[str]
 
-    in_raster = Id(help_text="The image raster (of this project) to run the model on.")
     in_model = Id(help_text="The model package to run.")
     arguments = Options(what="model arguments", help_text=ARGUMENTS_HELP)
     processing_extent = Geometry(help_text="Run only inside this GeoJSON Polygon (EPSG:4326); default: everywhere.")
@@ -134,11 +155,12 @@ class _TiledParams(JobParams):
     out_name = Name()
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        raster = _raster(attrs["in_raster"], self.job)
         package, emd = _model(attrs["in_model"], self.job, self.kind)
+        attrs, rasters = self.inputs(attrs, emd)
         arguments = _arguments(attrs["arguments"], emd)
         extent = _extent(attrs["processing_extent"])
-        parts = _check_plan(raster, emd, arguments, extent, attrs["cell_size"], attrs["part_size"])
+        parts = sum(_check_plan(raster, emd, arguments, extent, attrs["cell_size"], attrs["part_size"])
+                    for raster in rasters)
         return {**attrs, "arguments": arguments, "processing_extent": extent, "planned_parts": parts,
                 "out_name": attrs.get("out_name") or f"{self.default_name} - {package.title}"[:200]}
 
@@ -161,11 +183,10 @@ class ClassifyPixelsParams(_TiledParams):
     default_name = "Classified"
 
 
-class ClassifyObjectsParams(JobParams):
+class ClassifyObjectsParams(_Inputs):
     """Classify Objects Using Deep Learning: a copy of the layer with each feature's class."""
 
     reject_unknown = False
-    in_raster = Id(help_text="The image raster the features lie on.")
     in_layer = Id(help_text="The layer whose features are classified.")
     in_model = Id(help_text="An object classification model package.")
     arguments = Options(what="model arguments", help_text=ARGUMENTS_HELP)
@@ -173,11 +194,10 @@ class ClassifyObjectsParams(JobParams):
     out_name = Name()
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        raster = _raster(attrs["in_raster"], self.job)
         layer = _layer(attrs["in_layer"], self.job)
         package, emd = _model(attrs["in_model"], self.job, "classify_objects")
+        attrs, _ = self.inputs(attrs, emd)
         arguments = _arguments(attrs["arguments"], emd)
-        _check_bands(raster, emd, "")
         return {**attrs, "arguments": arguments, "out_name": attrs.get("out_name") or f"{layer.name} - classified"}
 
 
