@@ -32,7 +32,7 @@ export interface ModelPackage {
   project_name: string;
   shared: boolean;
   can_edit: boolean;
-  source: "upload" | "training";
+  source: "upload" | "training" | "export";
   framework: string;
   model_type: string;
   model_name: string;
@@ -41,6 +41,7 @@ export interface ModelPackage {
   family: string | null;
   runnable: boolean;
   runnable_reason: string;
+  model_io: ModelIo | Record<string, never>;
   classes: ModelClass[];
   image_height: number | null;
   image_width: number | null;
@@ -59,6 +60,21 @@ export interface ModelPackage {
   created_by: string | null;
   created_at: string;
   updated_at: string;
+}
+
+/** Inputs and outputs found in an ONNX / TorchScript file (empty for PyTorch packages). */
+export interface ModelTensor {
+  name: string;
+  shape: (number | string | null)[];
+  type: string;
+}
+export interface ModelIo {
+  runtime: "onnx" | "torchscript";
+  opset: number | null;
+  producer: string;
+  inputs: ModelTensor[];
+  outputs: ModelTensor[];
+  io: { input?: string; scaling: string; outputs: Record<string, string>; labels: string };
 }
 
 export interface ModelArgument {
@@ -124,6 +140,10 @@ export class ModelsApi {
   }
   update(id: number, patch: ModelPatch): Promise<ModelPackage> {
     return this.api.http.request<ModelPackage>(`/api/models/${id}/`, { method: "PATCH", body: patch });
+  }
+  /** Start an export_onnx job (a new ONNX package of the same project once it succeeds). */
+  exportOnnx(id: number): Promise<{ id: number; kind: string; status: string }> {
+    return this.api.http.request(`/api/models/${id}/export-onnx/`, { method: "POST", body: {} });
   }
   remove(id: number): Promise<void> {
     return this.api.http.request<void>(`/api/models/${id}/`, { method: "DELETE" });

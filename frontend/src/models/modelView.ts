@@ -6,6 +6,7 @@ import { h, replace, setNotice } from "../ui/dom";
 import { formatBytes, formatDateTime } from "../ui/format";
 import type { ModelArgument, ModelPackage, ModelsApi } from "./api";
 import { editForm } from "./editForm";
+import { exportOnnxButton, modelIoSection } from "./modelIo";
 import { argumentDefaultText, bandsText, cellSizeText, chipSizeText, familyText, metricText, rgbToHex } from "./format";
 
 export interface ModelViewHooks {
@@ -187,7 +188,7 @@ export function modelView(models: ModelsApi, pkg: ModelPackage, hooks: ModelView
       h("div", { class: "row model-badges" }, status, pkg.shared ? h("span", { class: "badge", testid: "model-shared" }, "shared") : null, pkg.tags.map((t) => h("span", { class: "badge tag" }, t))),
       pkg.runnable ? null : h("p", { class: "small muted", testid: "model-runnable-reason" }, pkg.runnable_reason),
       pkg.description ? h("p", { class: "model-description", testid: "model-description" }, pkg.description) : null,
-      h("div", { class: "row" }, download, edit, del),
+      h("div", { class: "row" }, download, exportOnnxButton(models, pkg, notice), edit, del),
       notice,
     ),
     editHost,
@@ -207,10 +208,11 @@ export function modelView(models: ModelsApi, pkg: ModelPackage, hooks: ModelView
         ["Cell size", cellSizeText(pkg.cell_size), "model-prop-cellsize"],
         ["Project", pkg.project_name],
         ["File", `${pkg.file_name || pkg.emd_name} · ${formatBytes(pkg.size)}`],
-        ["Added", `${formatDateTime(pkg.created_at)}${pkg.created_by ? ` by ${pkg.created_by}` : ""}${pkg.source === "training" ? " (trained)" : ""}`],
+        ["Added", `${formatDateTime(pkg.created_at)}${pkg.created_by ? ` by ${pkg.created_by}` : ""}${pkg.source === "training" ? " (trained)" : pkg.source === "export" ? " (exported)" : ""}`],
         ["SHA-256", h("span", { title: pkg.sha256 }, pkg.sha256.slice(0, 16) + "…")],
       ]),
     ),
+    modelIoSection(pkg),
     h("div", { class: "panel-section" }, h("h3", {}, "Classes"), classTable(pkg)),
     metricsSection(pkg),
     modelAccuracySection(models.api.http, pkg.id),
