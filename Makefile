@@ -9,11 +9,11 @@ PIP := $(VENV)/bin/pip --isolated --disable-pip-version-check
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml clients/python/pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	# setuptools reports every editable install as a warning ("Editable installation."): not news.
-	PYTHONWARNINGS="ignore:Editable installation:UserWarning" $(PIP) install -q -e ".[test]"
+	PYTHONWARNINGS="ignore:Editable installation:UserWarning" $(PIP) install -q -e ".[test]" -e ./clients/python
 	touch $@
 
 frontend: frontend/dist/app.js
