@@ -136,7 +136,7 @@ def test_export_training_data_takes_a_collection(team, client_for, data_dir, run
                         format="json")
 
     refused = start(in_collection=theirs.json()["id"])
-    assert refused.status_code == 400 and "another project" in refused.json()["detail"]
+    assert refused.status_code == 400 and "in this project" in refused.json()["detail"]
     both = start(in_collection=collection, in_rasters=[a["id"]])
     assert both.status_code == 400 and "one of the two" in both.json()["detail"]
     response = start(in_collection=collection)

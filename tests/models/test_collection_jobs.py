@@ -139,7 +139,7 @@ def test_bad_inputs_refused_before_queueing_naming_the_raster(series, team, clie
     cases = [
         (detect(series, in_rasters=[series.rasters[0], series.rasters[0]]), "listed twice"),
         (detect(series, in_rasters=[series.rasters[0], theirs]), f"no raster {theirs}"),
-        (detect(series, in_collection=their_collection), "another project"),
+        (detect(series, in_collection=their_collection), f"no collection {their_collection} in this project"),
         (detect(series, in_rasters=series.rasters, in_collection=series.collection), "one of"),
         (detect(series, in_rasters=[series.rasters[0], wide], processing_extent=None, in_model=one_band),
          "uint16"),

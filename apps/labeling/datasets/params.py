@@ -109,10 +109,9 @@ def _collection_inputs(attrs: dict[str, Any], project_id: int) -> dict[str, Any]
                                  "one of the two.")
     if pk is None:
         return {k: v for k, v in attrs.items() if k != "in_collection"}
-    collection = Collection.objects.filter(pk=pk).first()
-    if collection is None or collection.project_id != project_id:
-        raise _bad("in_collection", f"no collection {pk} in this project"
-                                    f"{' (it belongs to another project)' if collection is not None else ''}.")
+    collection = Collection.objects.filter(pk=pk, project_id=project_id).first()
+    if collection is None:  # another project's is not named: ids of other projects stay unknown
+        raise _bad("in_collection", f"no collection {pk} in this project.")
     ids = [r.pk for r in collection_rasters(collection)]
     if not ids:
         raise _bad("in_collection", f"collection {collection.name!r} has no rasters.")

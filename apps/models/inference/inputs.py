@@ -39,10 +39,9 @@ def input_rasters(params: dict[str, Any], ctx: ValidationContext) -> tuple[str, 
     if field == "in_rasters":
         return field, check_project_rasters(ctx.project_id, params[field], f"params.{field}"), None
     pk = _id(params[field], field)
-    collection = Collection.objects.filter(pk=pk).first()
-    if collection is None or collection.project_id != ctx.project_id:
-        raise InvalidInput(f"params.in_collection: no collection {pk} in this project"
-                           f"{' (it belongs to another project)' if collection is not None else ''}.")
+    collection = Collection.objects.filter(pk=pk, project_id=ctx.project_id).first()
+    if collection is None:  # another project's is not named: ids of other projects stay unknown
+        raise InvalidInput(f"params.in_collection: no collection {pk} in this project.")
     ids = [r.pk for r in collection_rasters(collection)]
     if not ids:
         raise InvalidInput(f"params.in_collection: collection {collection.name!r} has no rasters.")
