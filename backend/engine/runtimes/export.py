@@ -62,7 +62,8 @@ class _Dense(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.model(x)
-        return out["out"] if isinstance(out, dict) else out
+        logits: torch.Tensor = out["out"] if isinstance(out, dict) else out
+        return logits
 
 
 @contextmanager

@@ -38,7 +38,7 @@ def check_onnx_file(path: Path) -> tuple[int | None, str]:
             "(torch.onnx.export(..., external_data=False), or onnx.save_model(..., save_as_external_data=False))"
         )
     local = {f.domain for f in model.functions}
-    odd = sorted({n.domain for n in _nodes(model)} - ALLOWED_DOMAINS - local)
+    odd = sorted({str(getattr(n, "domain")) for n in _nodes(model)} - ALLOWED_DOMAINS - local)
     odd += sorted({o.domain for o in model.opset_import} - ALLOWED_DOMAINS - local)
     if odd:
         raise EngineInputError(

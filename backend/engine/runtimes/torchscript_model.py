@@ -38,7 +38,7 @@ class TorchScriptPredictor(RuntimePredictor):
         shape = PackageShape.from_emd(emd)
         target = torch.device(device)
         try:
-            self.module = torch.jit.load(str(path), map_location=target).eval()
+            self.module = torch.jit.load(str(path), map_location=target).eval()  # type: ignore[no-untyped-call]
         except (RuntimeError, ValueError) as exc:
             raise EngineInputError(f"{path.name} is not a TorchScript model: {str(exc).splitlines()[0][:200]}") from None
         self.target = target
