@@ -15,7 +15,7 @@ from backend.engine.errors import EngineInputError
 
 
 def export_onnx_job(ctx: JobContext) -> dict[str, Any]:
-    from backend.engine.runtimes.export import BOX_TOLERANCE, PROB_TOLERANCE, export_onnx_package
+    from backend.engine.runtimes.export import BOX_TOLERANCE, export_onnx_package, tolerance
 
     p = ctx.params
     package = ModelPackage.objects.filter(pk=p["in_model"]).first()
@@ -34,4 +34,4 @@ def export_onnx_job(ctx: JobContext) -> dict[str, Any]:
     ctx.progress(3, 3, "exported")
     return {"model": exported.pk, "source_model": package.pk, "chips_checked": result.chips,
             "max_difference": result.max_prob_diff, "max_box_difference": result.max_box_diff,
-            "tolerance": {"probability": PROB_TOLERANCE, "box_px": BOX_TOLERANCE}}
+            "tolerance": {"probability": tolerance(package.family), "box_px": BOX_TOLERANCE}}

@@ -10,5 +10,5 @@ signature.py    ModelSignature/TensorInfo, check_input/check_outputs (fit to the
 loader.py       load_runtime_model(model_dir, emd, device, allow_torchscript),
                 load_any_predictor(...): ONNX / TorchScript / Rasterlab PyTorch
 export.py       export_onnx_package(model_dir, emd, out_dir, name) -> ExportResult (agreement
-                checked: PROB_TOLERANCE, BOX_TOLERANCE), compare_predictors(a, b, chips)
+                checked: tolerance(family), BOX_TOLERANCE), compare_predictors(a, b, chips)
 """

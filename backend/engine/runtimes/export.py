@@ -39,8 +39,9 @@ SCORE_FLOOR = 0.01  # detections below this never leave the exported detector
 EXPORT_NMS = 0.5  # Mask R-CNN's own per-class NMS; the job's nms_overlap applies on top
 UNCAPPED = 1_000_000
 # Agreement required between the ONNX and PyTorch packages on the test chips (float32 on CPU):
-PROB_TOLERANCE = 1e-3  # class probabilities
-BOX_TOLERANCE = 0.05  # pixels
+PROB_TOLERANCE = 1e-3  # class probabilities (pixel and object classifiers)
+SCORE_TOLERANCE = 5e-3  # detection scores: measured ~1e-3 on a ResNet-50 Faster R-CNN at 256 px
+BOX_TOLERANCE = 0.25  # pixels (measured < 0.04 on the same)
 _DROP_KEYS = ("ModelConfiguration", "InferenceFunction", "ModelFileConfigurationClass")
 
 
@@ -137,15 +138,21 @@ def export_onnx_package(model_dir: Path, emd: Emd, out_dir: Path, name: str,
         onnx_predictor = OnnxPredictor(onnx_file, parse_emd(new_emd))
         chips = sample_chips(predictor, check_chips, seed)
         prob, box = compare_predictors(predictor, onnx_predictor, chips)
-        if prob > PROB_TOLERANCE or box > BOX_TOLERANCE:
+        allowed = tolerance(predictor.family)
+        if prob > allowed or box > BOX_TOLERANCE:
             raise EngineInputError(
                 f"the ONNX model does not agree with the PyTorch model on test chips (largest difference: "
-                f"{prob:.2e} in scores, {box:.2e} px in boxes; allowed {PROB_TOLERANCE}, {BOX_TOLERANCE})"
+                f"{prob:.2e} in scores, {box:.2e} px in boxes; allowed {allowed}, {BOX_TOLERANCE})"
             )
         return ExportResult(out_dir, onnx_file, new_emd, prob, box, len(chips))
     except BaseException:
         shutil.rmtree(out_dir, ignore_errors=True)
         raise
+
+
+def tolerance(family: str) -> float:
+    """Largest score/probability difference an export may show against its PyTorch model."""
+    return SCORE_TOLERANCE if family in DETECTION_FAMILIES else PROB_TOLERANCE
 
 
 def _onnx_emd(emd: Emd, onnx_name: str, io: dict[str, Any]) -> dict[str, Any]:

@@ -20,8 +20,8 @@ from backend.engine.inference.detect import DetectArgs
 from backend.engine.inference.features import read_features
 from backend.engine.inference.run import classify_pixels, detect_objects
 from backend.engine.nets.predictor import load_predictor
-from backend.engine.runtimes.export import BOX_TOLERANCE, PROB_TOLERANCE, compare_predictors, \
-    export_onnx_package, sample_chips
+from backend.engine.runtimes.export import BOX_TOLERANCE, PROB_TOLERANCE, SCORE_TOLERANCE, \
+    compare_predictors, export_onnx_package, sample_chips
 from backend.engine.runtimes.loader import load_any_predictor
 from backend.engine.runtimes.onnx_model import OnnxPredictor, check_onnx_file
 from tests.engine.runtimes.helpers import CHIP, torch_package
@@ -76,7 +76,7 @@ def test_detector_onnx_package_runs_like_pytorch(exported: Any, tmp_path: Path) 
     assert [o["name"] for o in sig["outputs"]] == ["boxes", "scores", "labels"]
     torch_p = load_predictor(torch_dir, _emd(torch_dir))
     prob, box = compare_predictors(torch_p, onnx_p, sample_chips(torch_p, 3, seed=1))
-    assert prob <= PROB_TOLERANCE and box <= BOX_TOLERANCE
+    assert prob <= SCORE_TOLERANCE and box <= BOX_TOLERANCE
 
     # the same tiled run (padding, batches of 4, extent = whole small raster, cross-tile NMS)
     raster = _raster_window(tmp_path)
@@ -91,7 +91,7 @@ def test_detector_onnx_package_runs_like_pytorch(exported: Any, tmp_path: Path) 
     assert r_t.features_out == r_o.features_out == len(f_o) > 0
     conf_t = sorted(f["properties"]["confidence"] for f in f_t)
     conf_o = sorted(f["properties"]["confidence"] for f in f_o)
-    assert np.abs(np.array(conf_t) - np.array(conf_o)).max() <= PROB_TOLERANCE
+    assert np.abs(np.array(conf_t) - np.array(conf_o)).max() <= SCORE_TOLERANCE
 
 
 def test_pixel_classifier_onnx_package_classifies_like_pytorch(exported: Any, tmp_path: Path) -> None:
@@ -132,7 +132,7 @@ def test_instance_masks_from_onnx(exported: Any) -> None:
     assert det.masks is not None and det.masks.shape[1:] == (CHIP, CHIP) and det.masks.dtype == bool
     assert len(det.scores) == len(det.masks)
     prob, box = compare_predictors(torch_p, onnx_p, chips)
-    assert prob <= PROB_TOLERANCE and box <= BOX_TOLERANCE
+    assert prob <= SCORE_TOLERANCE and box <= BOX_TOLERANCE
     assert len(ref.scores) > 0
 
 
