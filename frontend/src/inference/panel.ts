@@ -8,6 +8,7 @@ import VectorSource from "ol/source/Vector";
 import type { Polygon } from "ol/geom";
 import { ApiError } from "../api/http";
 import type { Job, Raster } from "../api/types";
+import { CollectionsApi, type Collection } from "../collections/api";
 import { LabelsApi } from "../labeling/api";
 import { geojson } from "../labeling/mapLayers";
 import { ShapeDraw } from "../labeling/shapeDraw";
@@ -77,6 +78,7 @@ function mountInferencePanel(container: HTMLElement, ctx: ProjectContext): () =>
   let tool: ToolSpec = TOOLS[0];
   let packages: ModelPackage[] = [];
   let layers: Layer[] = [];
+  let collections: Collection[] = [];
   let args: { arg: ModelArgument; input: HTMLInputElement | HTMLSelectElement }[] = [];
   let current: Job | null = null;
   const shownResults = new Set<number>();
@@ -185,15 +187,21 @@ function mountInferencePanel(container: HTMLElement, ctx: ProjectContext): () =>
     }
   }
 
+  let lastRasters: Raster[] = ctx.rasters();
   function setRasters(rasters: Raster[]): void {
+    lastRasters = rasters;
     const ready = rasters.filter((r) => r.status === "ready" && (r.kind ?? "image") === "image");
     const chosen = rasterSelect.value;
-    replace(rasterSelect, ready.map((r) => h("option", { value: String(r.id), selected: String(r.id) === chosen }, r.name)));
+    replace(rasterSelect, ready.map((r) => h("option", { value: String(r.id), selected: String(r.id) === chosen }, r.name)),
+      // A collection (issue 17): one job over all of its rasters, value "c<id>".
+      collections.length ? h("optgroup", { label: "Collections" }, collections.map((c) => h("option", { value: `c${c.id}`, selected: `c${c.id}` === chosen, testid: `inference-collection-${c.id}` }, `${c.name} (${c.rasters.length} rasters)`))) : null);
   }
 
   async function loadLists(): Promise<void> {
     try {
-      [packages, layers] = await Promise.all([models.list({ project: ctx.project.id }), labels.listLayers(ctx.project.id)]);
+      [packages, layers, collections] = await Promise.all([models.list({ project: ctx.project.id }), labels.listLayers(ctx.project.id),
+        new CollectionsApi(ctx.api).list(ctx.project.id)]);
+      setRasters(lastRasters);
       const layerChosen = layerSelect.value;
       replace(layerSelect, layers.map((l) => h("option", { value: String(l.id), selected: String(l.id) === layerChosen }, `${l.name} (${l.feature_count})`)));
       renderTool();
@@ -204,7 +212,8 @@ function mountInferencePanel(container: HTMLElement, ctx: ProjectContext): () =>
 
   function params(): Record<string, unknown> {
     const out: Record<string, unknown> = {};
-    if (tool.needsRaster) out.in_raster = Number(rasterSelect.value);
+    if (tool.needsRaster && rasterSelect.value.startsWith("c")) out.in_collection = Number(rasterSelect.value.slice(1));
+    else if (tool.needsRaster) out.in_raster = Number(rasterSelect.value);
     if (tool.needsLayer) out.in_layer = Number(layerSelect.value);
     if (tool.families.length) {
       out.in_model = Number(modelSelect.value);
@@ -245,6 +254,12 @@ function mountInferencePanel(container: HTMLElement, ctx: ProjectContext): () =>
     cancel.hidden = !active || !ctx.canEdit;
     bar.set(job.status === "queued" ? null : job.progress, active ? "run" : job.status === "succeeded" ? "ok" : "error");
     status.textContent = job.status === "failed" ? `Failed: ${job.error}` : `${job.status}: ${job.message}`;
+    // A job over several rasters: progress of each (metrics.rasters, issue 17).
+    const perRaster = job.metrics?.rasters as Record<string, { progress: number }> | undefined;
+    if (perRaster && active) {
+      const name = (id: string): string => lastRasters.find((r) => String(r.id) === id)?.name ?? `raster ${id}`;
+      status.textContent += " · " + Object.entries(perRaster).map(([id, r]) => `${name(id)} ${Math.round(r.progress * 100)}%`).join(", ");
+    }
     if (job.status === "succeeded") void showResult(job);
   }
 
@@ -268,8 +283,9 @@ function mountInferencePanel(container: HTMLElement, ctx: ProjectContext): () =>
         if (onMap) void loadLists();
       } else if (typeof result.raster === "number") {
         const rasters = onMap ? await ctx.reloadRasters() : ctx.rasters();
-        const raster = rasters.find((r) => r.id === result.raster);
-        if (raster) place(classifiedResult(ctx, raster), job.id);
+        // One classified raster per input raster (a job over several rasters lists them all).
+        const ids = Array.isArray(result.rasters) ? (result.rasters as number[]) : [result.raster];
+        for (const raster of rasters.filter((r) => ids.includes(r.id))) place(classifiedResult(ctx, raster), job.id);
       }
     } catch (err) {
       // An earlier run's output may have been deleted since: nothing to list.
