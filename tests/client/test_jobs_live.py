@@ -30,15 +30,38 @@ def test_a_bad_parameter_is_refused_naming_it(rl, site):
     assert caught.value.status == 400 and caught.value.detail.startswith("params.in_dataset"), caught.value
 
 
+def corrupt_geotiff(path):
+    """A GeoTIFF whose header and first and last blocks read (the upload's checks pass) but whose
+    middle block is garbage: its ingest job fails on the worker."""
+    import numpy as np
+    import rasterio
+    from rasterio.transform import from_origin
+
+    with rasterio.open(path, "w", driver="GTiff", width=512, height=512, count=3, dtype="uint8", crs="EPSG:32617",
+                       transform=from_origin(400000, 3300000, 0.1, 0.1), compress="deflate", tiled=True,
+                       blockxsize=256, blockysize=256) as dst:
+        dst.write(np.random.default_rng(0).integers(0, 255, (3, 512, 512), dtype="uint8"))
+    with rasterio.open(path) as src:
+        offset = int(src.get_tag_item("BLOCK_OFFSET_1_0", "TIFF", bidx=1))
+        size = int(src.get_tag_item("BLOCK_SIZE_1_0", "TIFF", bidx=1))
+    data = bytearray(path.read_bytes())
+    data[offset:offset + size] = b"\xff" * size
+    path.write_bytes(bytes(data))
+    return path
+
+
 def test_a_failed_job_raises_with_the_servers_error(rl, site, tmp_path):
+    with pytest.raises(JobFailed) as caught:
+        rl.upload_raster(corrupt_geotiff(tmp_path / "corrupt.tif"))
+    job = caught.value.job
+    assert job.kind == "ingest_raster" and job.status == "failed" and job.error
+    assert job.error in str(caught.value) and job.error == rl.job(job.id).error
+    # refused at upload (a 400 with the server's reason), not a job at all
     broken = tmp_path / "broken.tif"
-    broken.write_bytes(b"II*\x00" + b"\x00" * 4096)  # a TIFF header and nothing of an image
-    with pytest.raises(RasterlabError) as caught:
+    broken.write_bytes(b"II*\x00" + b"\x00" * 4096)
+    with pytest.raises(RasterlabError) as refused:
         rl.upload_raster(broken)
-    if isinstance(caught.value, JobFailed):
-        assert caught.value.job.status == "failed" and caught.value.job.error in str(caught.value)
-    else:  # refused at upload: the server's 400 says why
-        assert caught.value.status == 400 and caught.value.detail
+    assert refused.value.status == 400 and "GeoTIFF" in refused.value.detail, refused.value
 
 
 def test_progress_comes_from_the_jobs_websocket(rl, site, capfd):
