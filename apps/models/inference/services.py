@@ -117,10 +117,13 @@ def _copy(feature: Feature, **changes: Any) -> NewFeature | None:
 
 def classify_objects_args(emd: Any, arguments: dict[str, Any]) -> ClassifyObjectsArgs:
     """The package's CropSizeFixed / BlackenAroundFeature (how its chips were cut for training)
-    under the user's arguments: a model sees objects cropped the way it learnt them."""
+    under the user's arguments: a model sees objects cropped the way it learnt them; a
+    MultiLabeled_Tiles package gives every class above the threshold."""
     parsed = parse_emd(emd)
     crop = {"crop_size_fixed": parsed.crop_size_fixed, "blacken_around_feature": parsed.blacken_around_feature}
-    return ClassifyObjectsArgs.from_arguments({**{k: v for k, v in crop.items() if v is not None}, **arguments})
+    package = {k: v for k, v in crop.items() if v is not None}
+    return ClassifyObjectsArgs.from_arguments(
+        {**package, **arguments, "multi_label": parsed.meta_data_mode == "MultiLabeled_Tiles"})
 
 
 def classify_objects_job(ctx: JobContext) -> dict[str, Any]:

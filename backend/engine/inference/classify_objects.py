@@ -4,6 +4,10 @@ With ``crop_size_fixed`` (the FeatureClassifier default, emd ``CropSizeFixed``) 
 model's chip size centred on the centre of the feature's bounding box in the processing grid;
 otherwise the feature's bounding box is read and resized to the chip size. With
 ``blacken_around_feature`` pixels outside the polygon are set to 0, as at export time.
+``test_time_augmentation`` averages class probabilities over the chip's flips. A multi-label model
+(emd MetaDataMode MultiLabeled_Tiles) gives each object every class whose probability reaches
+``threshold``: class_name joins them with ";" (as ArcGIS does), class_value is the most probable
+of them (-1 when none reaches it) and confidence its probability.
 Features whose chip has no valid pixel (outside the raster or all NoData) are not yielded: the
 caller leaves them unclassified.
 """
@@ -13,7 +17,7 @@ import math
 from collections.abc import Hashable, Iterable, Iterator, Mapping, Sized
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import shapely
@@ -27,10 +31,11 @@ from shapely.geometry.base import BaseGeometry
 from backend.engine.errors import Cancelled, EngineError, EngineInputError
 from backend.engine.inference.batching import gpu_memory_guard, to_model_input
 from backend.engine.inference.classes import classifier_class
-from backend.engine.inference.protocols import OBJECT_CLASSIFICATION, PredictorLike
+from backend.engine.inference.protocols import OBJECT_CLASSIFICATION, PredictorLike, ProbabilityPredictor
 from backend.engine.inference.planning import pick_fields
 from backend.engine.inference.reading import GridReader, open_raster, processing_grid
 from backend.engine.inference.tiling import PixelWindow
+from backend.engine.inference.tta import class_probabilities_with_tta
 from backend.engine.types import Progress, ShouldStop, never_stop, no_progress
 
 
@@ -40,6 +45,9 @@ class ClassifyObjectsArgs:
     cell_size: float | None = None
     crop_size_fixed: bool = True
     blacken_around_feature: bool = False
+    test_time_augmentation: bool = False
+    multi_label: bool = False  # from the package (MetaDataMode), not a user argument
+    threshold: float = 0.5  # multi-label models only
 
     @classmethod
     def from_arguments(cls, arguments: Mapping[str, Any]) -> ClassifyObjectsArgs:
@@ -99,11 +107,11 @@ def classify_objects(
                 pending.ids.append(feature_id)
                 pending.chips.append(chip)
             if len(pending.ids) == args.batch_size:
-                yield from _classify(predictor, pending, args.batch_size)
+                yield from _classify(predictor, pending, args)
                 pending = _Pending([], [])
                 progress(done, total or done, f"{done} features classified")
         if pending.ids:
-            yield from _classify(predictor, pending, args.batch_size)
+            yield from _classify(predictor, pending, args)
     progress(done, total or done, f"{done} features classified")
 
 
@@ -155,10 +163,18 @@ def _cut_chip(
     return data
 
 
-def _classify(predictor: PredictorLike, pending: _Pending, batch_size: int) -> Iterator[ObjectClass]:
+def _classify(predictor: PredictorLike, pending: _Pending, args: ClassifyObjectsArgs) -> Iterator[ObjectClass]:
     batch = np.stack(pending.chips)
-    with gpu_memory_guard(batch_size):
-        index, confidence = predictor.classify(to_model_input(predictor, batch))
+    with gpu_memory_guard(args.batch_size):
+        model_input = to_model_input(predictor, batch)
+        if args.test_time_augmentation or args.multi_label:
+            probs = _probabilities(predictor, model_input, args.test_time_augmentation)
+            if args.multi_label:
+                yield from _multi_label(predictor, pending.ids, probs, args.threshold)
+                return
+            index, confidence = probs.argmax(1), probs.max(1)
+        else:
+            index, confidence = predictor.classify(model_input)
     index = np.asarray(index).reshape(-1)
     confidence = np.asarray(confidence, dtype=np.float64).reshape(-1)
     if len(index) != len(pending.ids):
@@ -166,3 +182,28 @@ def _classify(predictor: PredictorLike, pending: _Pending, batch_size: int) -> I
     for fid, k, conf in zip(pending.ids, index, confidence):
         cls = classifier_class(predictor.classes, int(k))
         yield ObjectClass(fid, int(cls.value), str(cls.name), float(conf))
+
+
+def _probabilities(predictor: PredictorLike, batch: torch.Tensor, tta: bool) -> np.ndarray:
+    if not hasattr(predictor, "class_probabilities"):
+        raise EngineInputError(
+            "this package's runtime gives no per-class probabilities: turn test_time_augmentation off"
+        )
+    probabilistic = cast(ProbabilityPredictor, predictor)
+    probs = class_probabilities_with_tta(probabilistic, batch) if tta else probabilistic.class_probabilities(batch)
+    probs = np.asarray(probs, dtype=np.float64)
+    if probs.ndim != 2 or probs.shape[1] != len(predictor.classes):
+        raise EngineError(f"the model returned scores shaped {list(probs.shape)} for {len(predictor.classes)} classes")
+    return probs
+
+
+def _multi_label(
+    predictor: PredictorLike, ids: list[Hashable], probs: np.ndarray, threshold: float,
+) -> Iterator[ObjectClass]:
+    if len(probs) != len(ids):
+        raise EngineError(f"the model returned {len(probs)} rows for {len(ids)} chips")
+    for fid, row in zip(ids, probs):
+        chosen = [int(k) for k in np.argsort(-row, kind="stable") if row[k] >= threshold]
+        names = ";".join(str(classifier_class(predictor.classes, k).name) for k in chosen)
+        value = int(classifier_class(predictor.classes, chosen[0]).value) if chosen else -1
+        yield ObjectClass(fid, value, names, float(row[chosen[0]]) if chosen else float(row.max(initial=0.0)))

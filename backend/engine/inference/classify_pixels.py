@@ -45,6 +45,7 @@ from backend.engine.inference.planning import part_grid, pick_fields
 from backend.engine.inference.protocols import PIXEL_CLASSIFICATION, ClassInfo, PredictorLike
 from backend.engine.inference.reading import GridReader
 from backend.engine.inference.tiling import ChipSpec, PartSpec, PixelWindow
+from backend.engine.inference.tta import segment_with_tta
 from backend.engine.types import Progress, ShouldStop, never_stop, no_progress
 
 
@@ -56,6 +57,7 @@ class ClassifyPixelsArgs:
     batch_size: int = 4
     predict_background: bool | None = None  # None: the ArcGIS default for the class table
     tile_size: int | None = None
+    test_time_augmentation: bool = False  # probabilities averaged over the chip's flips (inference.tta)
 
     @classmethod
     def from_arguments(cls, arguments: Mapping[str, Any]) -> ClassifyPixelsArgs:
@@ -124,7 +126,9 @@ def classify_pixels_part(
                 skipped += len(batch.skipped)
                 if batch.chips:
                     with gpu_memory_guard(args.batch_size):
-                        probs = predictor.segment(to_model_input(predictor, batch.data))
+                        model_input = to_model_input(predictor, batch.data)
+                        probs = (segment_with_tta(predictor, model_input) if args.test_time_augmentation
+                                 else predictor.segment(model_input))
                     index = _centre_argmax(np.asarray(probs), len(classes), part, background)
                     p, s = part.tiles.padding, part.tiles.inner
                     valid = batch.valid[:, p : p + s, p : p + s]

@@ -74,3 +74,13 @@ class PredictorLike(Protocol):
     def segment(self, batch: torch.Tensor) -> np.ndarray: ...
 
     def classify(self, batch: torch.Tensor) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+class ProbabilityPredictor(PredictorLike, Protocol):
+    """An object classifier that also gives every class's probability (test-time augmentation
+    and multi-label models need them; `classify` alone gives the best class)."""
+
+    @property
+    def multi_label(self) -> bool: ...
+
+    def class_probabilities(self, batch: torch.Tensor) -> np.ndarray: ...

@@ -8,6 +8,9 @@ confident box, which the group keeps. Its score merges the variants' scores by
 ``merge_policy``: "mean" (a variant that missed the object counts 0, so spurious detections
 fade), "max" or "min" (0 unless every variant found it). Groups are then suppressed with the
 usual in-chip NMS at ``nms_overlap``; the threshold applies to the merged score.
+
+Pixel and object classifiers average class probabilities over the same flips (pixel maps flipped
+back first), as arcgis.learn's tta_predict does.
 """
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ import torch
 from torchvision.ops import batched_nms, box_iou
 
 from backend.engine.errors import EngineInputError
-from backend.engine.inference.protocols import DetectionsLike, PredictorLike
+from backend.engine.inference.protocols import DetectionsLike, PredictorLike, ProbabilityPredictor
 
 CLUSTER_IOU = 0.5
 FLIPS: tuple[tuple[int, ...], ...] = ((), (-1,), (-2,), (-2, -1))  # none, left-right, top-bottom, both
@@ -99,3 +102,20 @@ def _merge(variants: Sequence[MergedDetections], nms_overlap: float, policy: str
         labels[survivors.numpy()],
         masks[survivors.numpy()] if masks is not None else None,
     )
+
+
+def segment_with_tta(predictor: PredictorLike, batch: torch.Tensor) -> np.ndarray:
+    """[B, classes, H, W] probabilities averaged over the chip and its flips, mapped back."""
+    total: np.ndarray | None = None
+    for dims in FLIPS:
+        probs = np.asarray(predictor.segment(torch.flip(batch, dims) if dims else batch), dtype=np.float32)
+        probs = np.flip(probs, dims) if dims else probs  # -1/-2 are W/H of [B, C, H, W] too
+        total = probs.copy() if total is None else total + probs
+    assert total is not None
+    return total / len(FLIPS)
+
+
+def class_probabilities_with_tta(predictor: ProbabilityPredictor, batch: torch.Tensor) -> np.ndarray:
+    """[B, classes] probabilities averaged over the chip and its flips."""
+    runs = [np.asarray(predictor.class_probabilities(torch.flip(batch, dims) if dims else batch)) for dims in FLIPS]
+    return np.asarray(np.mean(runs, axis=0), dtype=np.float32)

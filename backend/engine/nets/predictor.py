@@ -73,8 +73,10 @@ class TorchPredictor:
         extract_bands: tuple[int, ...],
         classes: tuple[EmdClass, ...],
         device: torch.device,
+        multi_label: bool = False,
     ) -> None:
         self.model = model
+        self.multi_label = multi_label  # object classifiers: independent sigmoid per class
         self.spec = spec
         self.family = spec.family
         self.scaling = scaling
@@ -135,13 +137,18 @@ class TorchPredictor:
                 )
             return torch.softmax(logits.float(), 1).cpu().numpy().astype(np.float32)
 
-    def classify(self, batch: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-        """(index into Emd.classes [B] int64, confidence [B] float32)."""
+    def class_probabilities(self, batch: torch.Tensor) -> np.ndarray:
+        """[B, classes] float32: softmax, or a sigmoid per class for multi-label models."""
         self._require(OBJECT_CLASSIFICATION)
         with torch.inference_mode():
-            probs = torch.softmax(self.model(batch).float(), 1)
-            confidence, index = probs.max(1)
-        return index.cpu().numpy().astype(np.int64), confidence.cpu().numpy().astype(np.float32)
+            logits = self.model(batch).float()
+            probs = torch.sigmoid(logits) if self.multi_label else torch.softmax(logits, 1)
+        return probs.cpu().numpy().astype(np.float32)
+
+    def classify(self, batch: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """(index into Emd.classes [B] int64, confidence [B] float32)."""
+        probs = self.class_probabilities(batch)
+        return probs.argmax(1).astype(np.int64), probs.max(1).astype(np.float32)
 
 
 def load_weights(path: Path) -> dict[str, torch.Tensor]:
@@ -255,5 +262,6 @@ def load_predictor(model_dir: Path, emd: Emd, device: str = "cpu") -> Predictor:
     target = torch.device(device)
     model.eval().to(target)
     return TorchPredictor(
-        model, spec, scaling, chip_size_of(emd), band_indices(emd), tuple(emd.classes), target
+        model, spec, scaling, chip_size_of(emd), band_indices(emd), tuple(emd.classes), target,
+        multi_label=emd.meta_data_mode == "MultiLabeled_Tiles",
     )

@@ -186,3 +186,25 @@ def test_missing_weights_file(tmp_path: Path) -> None:
     emd = parse_emd(_emd("UnetClassifier", "ImageClassification", 2))
     with pytest.raises(EngineInputError, match="no weights file"):
         load_predictor(tmp_path, emd)
+
+
+def test_multi_label_classifier_scores_each_class_on_its_own(tmp_path: Path) -> None:
+    """MetaDataMode MultiLabeled_Tiles: a sigmoid per class (fastai's multi-label activation),
+    so several classes can pass the threshold; single-label packages keep the softmax."""
+    model = build_model("FeatureClassifier", "resnet18", 3, 3, CHIP)
+    multi = load_predictor(tmp_path / "multi", _package(
+        tmp_path / "multi", _emd("FeatureClassifier", "ObjectClassification", 3, MetaDataMode="MultiLabeled_Tiles"),
+        model.state_dict()))
+    single = load_predictor(tmp_path / "single", _package(
+        tmp_path / "single", _emd("FeatureClassifier", "ObjectClassification", 3, MetaDataMode="Labeled_Tiles"),
+        model.state_dict()))
+    assert multi.multi_label and not single.multi_label
+    chips = _chips()
+    sig = multi.class_probabilities(multi.prepare(chips))
+    soft = single.class_probabilities(single.prepare(chips))
+    with torch.inference_mode():
+        logits = model.eval()(single.prepare(chips)).numpy()
+    assert sig == pytest.approx(1 / (1 + np.exp(-logits)), abs=1e-5)
+    assert soft.sum(axis=1) == pytest.approx(np.ones(2), abs=1e-5)
+    index, confidence = single.classify(single.prepare(chips))
+    assert list(index) == list(soft.argmax(1)) and confidence == pytest.approx(soft.max(1))
