@@ -174,7 +174,7 @@ class Rasterlab:
 
     # tools ---------------------------------------------------------------------------------------
     from .tool_methods import (  # noqa: E402 - the tool methods, one module (see tool_methods.py)
-        classify_objects, classify_pixels, compute_accuracy, detect_objects, export_training_data,
+        classify_objects, classify_pixels, compute_accuracy, detect_objects, export_onnx, export_training_data,
         non_max_suppression, train_model,
     )
 

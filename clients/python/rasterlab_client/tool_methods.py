@@ -108,6 +108,15 @@ def compute_accuracy(self: Rasterlab, detections: Optional[Ref] = None, ground_t
     return job if not wait else job.result
 
 
+def export_onnx(self: Rasterlab, model: Ref, *, out_name: Optional[str] = None, wait: bool = True) -> Any:
+    """Export a PyTorch model package to an ONNX package (checked against the PyTorch model on sample
+    chips). Returns the new Model."""
+    values = dict(locals())
+    del values["self"]
+    job = self._run("export_onnx", values)
+    return job if not wait else self.model(job.result["model"])
+
+
 def _first_project(self: Rasterlab, rasters: Any) -> Optional[int]:
     first = rasters[0] if isinstance(rasters, (list, tuple)) and rasters else rasters
     project = getattr(first, "data", {}).get("project") if isinstance(first, Raster) else None

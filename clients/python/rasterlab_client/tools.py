@@ -59,10 +59,11 @@ TOOLS: Dict[str, Tool] = {
                                                   "extent": "processing_extent"},
                              ids=("in_detected_features", "in_ground_truth_features", "in_classified_raster",
                                   "in_reference_raster")),
+    "export_onnx": Tool("export_onnx", {"model": "in_model"}, ids=("in_model",)),
 }
 
 # Job kinds the client has no method for (start them with Rasterlab.start_job(kind, params)).
-UNWRAPPED: Tuple[str, ...] = ("export_onnx",)
+UNWRAPPED: Tuple[str, ...] = ()
 
 
 def job_params(tool: Tool, values: Dict[str, Any], arguments: Dict[str, Any]) -> Dict[str, Any]:
