@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -19,11 +18,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from tests.e2e.conftest import LiveApp, _free_port, _kill_group, _wait_http_ok
+from tests.e2e.conftest import LiveApp, _free_port, _kill_group, run_setup, start_app
 from tests.e2e.helpers import User
 
 ROOT = Path(__file__).resolve().parents[2]
-STARTUP_TIMEOUT_S = 90
 USERS = """
 from django.contrib.auth import get_user_model
 User = get_user_model()
@@ -65,25 +63,13 @@ def server() -> Iterator[LiveApp]:
                   other=User("pyc-other", "pyc-other-pw-8812"), data_dir=data_dir)
     failed = False
     try:
-        for name, args in [
+        run_setup(env, [
             ("migrate", [sys.executable, "manage.py", "migrate", "--noinput"]),
             ("users", [sys.executable, "manage.py", "shell", "-c", USERS.format(
                 owner=app.owner.username, owner_pw=app.owner.password,
                 other=app.other.username, other_pw=app.other.password)]),
-        ]:
-            done = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-            if done.returncode != 0:
-                pytest.fail(f"{name} failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}", pytrace=False)
-        for name, args in [
-            ("daphne", [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "backend.asgi:application"]),
-            ("worker", [sys.executable, "manage.py", "rqworker", "default"]),
-            ("worker-long", [sys.executable, "manage.py", "rqworker", "long", "default"]),
-        ]:
-            app.logs[name] = data_dir / "logs" / f"{name}.log"
-            with open(app.logs[name], "wb") as log:
-                app.processes[name] = subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                                       start_new_session=True)
-        _wait_http_ok(f"{app.url}/accounts/login/", app, STARTUP_TIMEOUT_S)
+        ])
+        start_app(app, env, port, data_dir / "logs")
         yield app
     except BaseException:
         failed = True

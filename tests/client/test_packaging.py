@@ -2,6 +2,7 @@
 (outside the repository's checkout)."""
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -11,8 +12,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_client_is_a_wheel_with_few_dependencies(tmp_path):
+    # built from a copy: setuptools leaves build/ and *.egg-info next to the sources it builds
+    source = shutil.copytree(ROOT / "clients" / "python", tmp_path / "src",
+                             ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
     built = subprocess.run([sys.executable, "-m", "pip", "--isolated", "wheel", "-q", "--no-deps",
-                            "--no-build-isolation", str(ROOT / "clients" / "python"), "-w", str(tmp_path)],
+                            "--no-build-isolation", str(source), "-w", str(tmp_path)],
                            capture_output=True, text=True, timeout=300)
     assert built.returncode == 0, built.stderr[-2000:]
     (wheel,) = tmp_path.glob("rasterlab_client-*.whl")

@@ -168,6 +168,35 @@ def _kill_group(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=10)
 
 
+def run_setup(env: dict[str, str], steps: list[tuple[str, list[str]]]) -> None:
+    """Run each setup command (migrate, users...) to the end; a failure fails the tests with its output."""
+    for name, args in steps:
+        result = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        if result.returncode != 0:
+            pytest.fail(f"{name} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}", pytrace=False)
+
+
+def start_app(app: LiveApp, env: dict[str, str], port: int, logs_dir: Path) -> None:
+    """daphne on ``port`` and two workers, as `make run` starts them (backend.launcher.worker_queue_sets),
+    each in its own process group with its log in ``logs_dir``; returns once the app answers."""
+    for name, args in [
+        ("daphne", [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "backend.asgi:application"]),
+        ("worker", [sys.executable, "manage.py", "rqworker", "default"]),
+        ("worker-long", [sys.executable, "manage.py", "rqworker", "long", "default"]),
+    ]:
+        log_path = logs_dir / f"{name}.log"
+        app.logs[name] = log_path
+        with open(log_path, "wb") as log:
+            app.processes[name] = subprocess.Popen(
+                args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+    try:
+        _wait_http_ok(f"{app.url}/accounts/login/", app, STARTUP_TIMEOUT_S)
+    except AssertionError as exc:
+        logs = "\n".join(f"--- {k} ---\n{v}" for k, v in app.log_tails().items())
+        pytest.fail(f"the app did not start: {exc}\n{logs}", pytrace=False)
+
+
 CREATE_USERS = """
 from django.contrib.auth import get_user_model
 User = get_user_model()
@@ -222,34 +251,14 @@ def live_app() -> Iterator[LiveApp]:
     )
     failed = False
     try:
-        for name, args in [
+        run_setup(env, [
             ("migrate", [sys.executable, "manage.py", "migrate", "--noinput"]),
             ("create-users", [sys.executable, "manage.py", "shell", "-c", CREATE_USERS.format(
                 owner=app.owner.username, owner_pw=app.owner.password,
                 other=app.other.username, other_pw=app.other.password,
                 admin=app.admin.username, admin_pw=app.admin.password)]),
-        ]:
-            result = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-            if result.returncode != 0:
-                pytest.fail(f"{name} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}", pytrace=False)
-
-        for name, args in [
-            ("daphne", [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "backend.asgi:application"]),
-            # Two workers, as `make run` starts them (backend.launcher.worker_queue_sets).
-            ("worker", [sys.executable, "manage.py", "rqworker", "default"]),
-            ("worker-long", [sys.executable, "manage.py", "rqworker", "long", "default"]),
-        ]:
-            log_path = logs_dir / f"{name}.log"
-            app.logs[name] = log_path
-            with open(log_path, "wb") as log:
-                app.processes[name] = subprocess.Popen(
-                    args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                )
-        try:
-            _wait_http_ok(f"{app.url}/accounts/login/", app, STARTUP_TIMEOUT_S)
-        except AssertionError as exc:
-            logs = "\n".join(f"--- {k} ---\n{v}" for k, v in app.log_tails().items())
-            pytest.fail(f"the app did not start: {exc}\n{logs}", pytrace=False)
+        ])
+        start_app(app, env, port, logs_dir)
         yield app
     except BaseException:
         failed = True
