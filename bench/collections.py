@@ -117,6 +117,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--size", type=int, default=1024, help="side of each synthetic raster, pixels")
     parser.add_argument("--skip-workers", action="store_true")
+    parser.add_argument("--skip-rss", action="store_true")
+    parser.add_argument("--workers", default="1,2", help="worker counts to time, e.g. 1,2")
+    parser.add_argument("--separate-first", action="store_true", help="time the 3 separate jobs first")
     parser.add_argument("--child")
     parser.add_argument("spec", nargs="?")
     args = parser.parse_args()
@@ -149,28 +152,33 @@ def main() -> None:
         names = ["a", "b", "c"]
         paths = {n: str(write_large(tmp / f"{n}.tif", args.size)) for n in names}
         ids = run_child(env, "setup", {"data_dir": str(tmp), "rasters": paths})
-        one = run_child(env, "rss", {"ids": ids, "rasters": ["a"]})
-        three = run_child(env, "rss", {"ids": ids, "rasters": names})
-        print(f"rss   1 raster: peak {one['rss_peak_mib']:.0f} MiB ({one['parts']} parts, {one['count']} detections, "
-              f"{one['s']:.1f} s); collection of 3: peak {three['rss_peak_mib']:.0f} MiB ({three['parts']} parts, "
-              f"{three['count']} detections, {three['s']:.1f} s) -> ratio "
-              f"{three['rss_peak_mib'] / one['rss_peak_mib']:.2f}")
+        if not args.skip_rss:
+            _rss(env, ids, names)
         if args.skip_workers:
             return
-        for n in (1, 2):
+        for n in (int(v) for v in args.workers.split(",")):
             procs = _workers(env, n)
             try:
-                for together in (True, False):
+                for together in ((False, True) if args.separate_first else (True, False)):
                     res = run_child(env, "workers", {"ids": ids, "rasters": names, "together": together})
                     what = "1 job over 3 rasters" if together else "3 separate jobs    "
                     print(f"workers {n}: {what}: {res['wall_s']:.1f} s ({res['statuses']}, {res['count']} detections, "
-                          f"parts run by {res['runners']} process(es))")
+                          f"parts run by {res['runners']} process(es))", flush=True)
             finally:
                 _stop(procs)
     finally:
         if redis:
             redis.terminate()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _rss(env: dict[str, str], ids: dict[str, Any], names: list[str]) -> None:
+    one = run_child(env, "rss", {"ids": ids, "rasters": names[:1]})
+    three = run_child(env, "rss", {"ids": ids, "rasters": names})
+    print(f"rss   1 raster: peak {one['rss_peak_mib']:.0f} MiB ({one['parts']} parts, {one['count']} detections, "
+              f"{one['s']:.1f} s); collection of 3: peak {three['rss_peak_mib']:.0f} MiB ({three['parts']} parts, "
+              f"{three['count']} detections, {three['s']:.1f} s) -> ratio "
+              f"{three['rss_peak_mib'] / one['rss_peak_mib']:.2f}", flush=True)
 
 
 if __name__ == "__main__":
