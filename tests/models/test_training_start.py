@@ -40,6 +40,10 @@ def test_offline_random_start_says_what_to_do(team, client_for):
     start = api.get("/api/training/start/", {"model_type": "FasterRCNN", "backbone_model": "resnet50"}).json()
     assert start["kind"] == "random" and not start["pretrained"]
     assert "import_weights" in start["advice"] and "efficientnet_lite0" in start["advice"]
+    assert "--backbone fasterrcnn_resnet50_fpn" in start["advice"]  # a COCO-trained start fits RGB data
+    four = api.get("/api/training/start/", {"model_type": "FasterRCNN", "backbone_model": "resnet50", "bands": "4"}).json()
+    assert "fasterrcnn_resnet50_fpn" not in four["advice"] and four["scope"] == "backbone"
+    assert api.get("/api/training/start/", {"model_type": "FasterRCNN", "bands": "0"}).status_code == 400
     tuned = api.get("/api/training/start/", {"model_type": "FasterRCNN", "pretrained_model": "7"}).json()
     assert tuned["kind"] == "package" and "fine-tunes model package 7" in tuned["summary"]
     bad = api.get("/api/training/start/", {"model_type": "FasterRCNN", "backbone_model": "vgg"})

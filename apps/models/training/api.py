@@ -14,13 +14,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from backend.api.exceptions import InvalidInput
-from backend.api.params import query_id
+from backend.api.params import query_id, query_int
 
 from . import weights
 
 
 @extend_schema(parameters=[OpenApiParameter("model_type", str, required=True), OpenApiParameter("backbone_model", str),
-                           OpenApiParameter("pretrained_model", int)], responses=OpenApiTypes.OBJECT)
+                           OpenApiParameter("pretrained_model", int), OpenApiParameter("bands", int)],
+               responses=OpenApiTypes.OBJECT)
 @api_view(["GET"])
 def training_start(request: Request) -> Response:
     """GET ?model_type=FasterRCNN[&backbone_model=...][&pretrained_model=ID] -> the start."""
@@ -28,7 +29,8 @@ def training_start(request: Request) -> Response:
     if not model_type:
         raise InvalidInput("model_type: is required (e.g. FasterRCNN).")
     package = query_id(request.query_params, "pretrained_model")
-    start = weights.start_for(model_type, request.query_params.get("backbone_model") or None, package)
+    bands = query_int(request.query_params, "bands", minimum=1, maximum=1000) or 3  # the chosen dataset's bands
+    start = weights.start_for(model_type, request.query_params.get("backbone_model") or None, package, bands)
     # The Train panel offers "Add weights file" to those who may (POST /api/weights/ below).
     return Response({**start, "can_import_weights": bool(request.user.is_staff)})
 

