@@ -42,6 +42,8 @@ export function jobRow(ctx: ProjectContext, initial: Job): JobRow {
   const bar = progressBar("job-progress");
   const percent = h("span", { class: "muted small pct", testid: "job-percent" });
   const message = h("div", { class: "job-message small", testid: "job-message" });
+  // A job over several rasters (issue 17): each raster's progress, from metrics.rasters.
+  const perRaster = h("div", { class: "muted small", testid: "job-rasters", hidden: true });
   const error = h("p", { class: "notice notice-error", hidden: true, testid: "job-error" });
   const actionError = h("p", { class: "notice notice-error", hidden: true, testid: "job-action-error" });
   const details = h("div", { class: "job-details", hidden: true, testid: "job-details" });
@@ -52,6 +54,7 @@ export function jobRow(ctx: ProjectContext, initial: Job): JobRow {
     h("div", { class: "job-head" }, kind, h("span", { class: "muted small" }, `#${initial.id}`), status, h("span", { class: "spacer" }), time, cancel, detailsBtn),
     h("div", { class: "job-bar" }, bar.el, percent),
     message,
+    perRaster,
     error,
     actionError,
     details,
@@ -122,6 +125,12 @@ export function jobRow(ctx: ProjectContext, initial: Job): JobRow {
     percent.textContent = `${Math.round(Math.max(0, Math.min(1, fraction)) * 100)} %`;
     message.textContent = job.message;
     message.title = job.message;
+    const rasters = job.metrics?.rasters as Record<string, { progress: number }> | undefined;
+    perRaster.hidden = !rasters || done;
+    if (rasters) {
+      const names = new Map(ctx.rasters().map((r) => [String(r.id), r.name]));
+      perRaster.textContent = Object.entries(rasters).map(([id, r]) => `${names.get(id) ?? `raster ${id}`} ${Math.round(r.progress * 100)} %`).join(" · ");
+    }
     error.hidden = !job.error;
     error.textContent = job.error;
     // A running job finishes its current step before it stops: keep "Cancelling…" until then.
