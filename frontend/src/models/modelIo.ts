@@ -19,7 +19,7 @@ export function modelIoSection(pkg: ModelPackage): HTMLElement | null {
   const io = pkg.model_io as ModelIo;
   if (!io || !io.runtime) return null;
   const runtime = io.runtime === "onnx" ? `ONNX${io.opset ? ` (opset ${io.opset})` : ""}` : "TorchScript";
-  const input = io.io.input ? { [io.io.input]: "image" } : {};
+  const input: Record<string, string> = io.io.input ? { image: io.io.input } : {};
   return h(
     "div",
     { class: "panel-section", testid: "model-io" },
