@@ -104,14 +104,15 @@ def _check_plan(raster: Raster, emd: Any, arguments: dict[str, Any], extent: dic
                 cell_size: float | None, part_size: int) -> int:
     """Bands, extent and cell size against the raster; returns the number of parts."""
     from apps.labeling.storage import raster_cog_path
-    from backend.engine.inference.planning import plan_inference, resolve_tiles
+    from backend.engine.inference.planning import input_scale_of, plan_inference, resolve_tiles
     from backend.engine.nets.predictor import band_indices, chip_size_of
 
     _check_bands(raster, emd, " (ExtractBands)")
     chip, pad = resolve_tiles(chip_size_of(emd), arguments.get("tile_size"), arguments.get("padding"))
     try:
         plan = plan_inference(raster_cog_path(raster.pk), chip_size=chip, padding=pad, extract_bands=band_indices(emd),
-                              processing_extent=extent, cell_size=cell_size, part_size=part_size)
+                              processing_extent=extent, cell_size=cell_size, part_size=part_size,
+                              input_scale=input_scale_of(emd))
     except EngineInputError as exc:
         field = "processing_extent" if extent is not None and "extent" in str(exc).lower() else "in_raster"
         raise InvalidInput(f"params.{field}: raster {raster.name!r}: {exc}") from exc

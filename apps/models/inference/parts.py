@@ -33,7 +33,7 @@ from backend.engine.errors import Cancelled, EngineInputError
 from backend.engine.inference.batching import PartResult
 from backend.engine.inference.classify_pixels import ClassifyPixelsArgs, classify_pixels_part
 from backend.engine.inference.detect import DetectArgs, detect_objects_part
-from backend.engine.inference.planning import plan_inference, resolve_tiles
+from backend.engine.inference.planning import input_scale_of, plan_inference, resolve_tiles
 from backend.engine.inference.tiling import PartSpec
 from backend.engine.nets.predictor import Predictor, band_indices, chip_size_of
 from backend.engine.runtimes.loader import load_any_predictor
@@ -134,7 +134,7 @@ def plan_job(params: dict[str, Any]) -> list[tuple[int, PartSpec]]:
         plan = plan_inference(
             raster_cog_path(raster_id), chip_size=chip, padding=pad, extract_bands=band_indices(emd),
             processing_extent=params.get("processing_extent"), cell_size=params.get("cell_size"),
-            part_size=int(params.get("part_size") or 4096),
+            part_size=int(params.get("part_size") or 4096), input_scale=input_scale_of(emd),
         )
         planned.extend((raster_id, part) for part in plan.parts)
     return planned
