@@ -82,7 +82,8 @@ def child_setup(spec: dict[str, Any]) -> dict[str, Any]:
     package = model_package_create_from_folder(project=project, user=user, folder=folder, title="SSD")
     import django_rq
 
-    django_rq.get_queue("default").empty()
+    for queue in ("long", "default"):
+        django_rq.get_queue(queue).empty()
     return {"user": user.pk, "project": project.pk, "rasters": rasters, "model": package.pk}
 
 
@@ -132,7 +133,8 @@ def child_job(spec: dict[str, Any]) -> dict[str, Any]:
     execute_job(job.pk)
     e2e = time.perf_counter() - t0
     job.refresh_from_db()
-    django_rq.get_queue("default").empty()
+    for queue in ("long", "default"):
+        django_rq.get_queue(queue).empty()
     assert job.status == "succeeded", (job.status, job.error)
     p = timed[0] if timed else None
     return {"e2e_s": e2e, "forward_s": p.seconds if p else 0.0, "chips": p.chips if p else 0,
@@ -217,7 +219,8 @@ def main() -> None:
             timings = {}
             for n in (1, 2):
                 for i in range(n - len(workers)):
-                    workers.append(subprocess.Popen([sys.executable, "manage.py", "rqworker", "default"], cwd=ROOT,
+                    # inference runs on the "long" queue (apps.jobs.registry JobKind.queue)
+                    workers.append(subprocess.Popen([sys.executable, "manage.py", "rqworker", "long", "default"], cwd=ROOT,
                                                     env=wenv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
                 time.sleep(4)
                 res = run_child(env, "workers", {"ids": ids, "raster": "medium", "extra": {"part_size": 512}})
