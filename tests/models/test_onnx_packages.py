@@ -114,8 +114,17 @@ def test_torchscript_is_refused_unless_an_admin_allows_it(team, client_for, data
     info = api.get(f"/api/models/{body['id']}/info/").json()
     assert info["runnable"] is False and "can run code" in info["runnable_reason"]
 
+    from apps.labeling.models import Layer
+
+    layer = Layer.objects.create(project=team.project, name="houses")
+    job = {"kind": "classify_objects", "project": team.project.pk, "params": {"in_model": body["id"], "in_layer": layer.pk}}
+    refused = api.post("/api/jobs/", job, format="json")
+    assert refused.status_code == 400 and "cannot run" in refused.json()["detail"]
+
     settings.ALLOW_TORCHSCRIPT = True
     assert api.get(f"/api/models/{body['id']}/").json()["runnable"] is True  # the setting as it is now
+    later = api.post("/api/jobs/", job, format="json")  # jobs follow the setting as it is now too
+    assert "cannot run" not in later.json().get("detail", ""), later.content
     api.delete(f"/api/models/{body['id']}/")
     body = _upload(api, team.project, data, "on.dlpk").json()
     assert body["runnable"] is True, body

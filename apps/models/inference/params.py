@@ -57,6 +57,7 @@ def _layer(pk: int, ctx: ValidationContext) -> Layer:
 
 
 def _model(pk: int, ctx: ValidationContext, kind: str) -> tuple[Any, Any]:
+    from apps.models.packages.runtimes import runnable_now
     from backend.engine.dlpk.emd import parse_emd
 
     try:
@@ -68,8 +69,9 @@ def _model(pk: int, ctx: ValidationContext, kind: str) -> tuple[Any, Any]:
         tool = FAMILY_TOOL.get(package.family, "no tool")
         raise InvalidInput(f"params.in_model: {package.title!r} is a {package.family or 'unknown'} model "
                            f"(use it with {tool}); {kind} needs a {' or '.join(wanted)} model.")
-    if not package.runnable:
-        raise InvalidInput(f"params.in_model: Rasterlab cannot run {package.title!r}: {package.runnable_reason}")
+    runnable, reason = runnable_now(package)  # TorchScript follows the setting as it is now
+    if not runnable:
+        raise InvalidInput(f"params.in_model: Rasterlab cannot run {package.title!r}: {reason}")
     return package, parse_emd(package.emd)
 
 
