@@ -6,6 +6,7 @@ embedded redis-server started here on the socket the settings name.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -114,7 +115,14 @@ def run_jobs():
 
     def run(*queues: str) -> None:
         worker = django_rq.get_worker(*(queues or ("long", "default")), worker_class=SimpleWorker)
-        worker.work(burst=True)
+        # RQ installs its own SIGINT/SIGTERM handlers and leaves them: later tests that send
+        # SIGINT to this process (the client's Ctrl-C) must get Python's KeyboardInterrupt.
+        handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            worker.work(burst=True)
+        finally:
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
 
     return run
 
