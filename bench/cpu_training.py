@@ -1,8 +1,10 @@
 """CPU training speed of the default detector (Faster R-CNN on EfficientNet-Lite0, 256 px chips,
-batch 4): fp32 vs channels_last vs bf16 autocast vs torch.compile, in CPU-seconds per image
+batch 4): fp32 vs channels_last vs bf16 autocast vs torch.compile vs channels_last with the
+sparse RoIAlign backward (fast_roi: what training uses), in CPU-seconds per image
 (process time, so a busy machine inflates every variant alike), interleaved A/B rounds.
 
-    .venv/bin/python bench/cpu_training.py [--steps 6] [--rounds 2] [--variants fp32,channels_last,bf16,compile]
+    .venv/bin/python bench/cpu_training.py [--steps 6] [--rounds 2]
+        [--variants fp32,channels_last,fast_roi,bf16,compile]
 
 Each variant runs the training step of the train_model job (loss, backward, clip, AdamW) on the
 same synthetic batch of tree-crown-sized boxes; the first steps of each variant are warm-up
@@ -24,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from backend.engine.nets import build_model  # noqa: E402
+from backend.engine.nets.roi_pool_cpu import use_fast_roi_pools  # noqa: E402
 
 CHIP, BATCH = 256, 4
 
@@ -42,7 +45,9 @@ def batch() -> tuple[list[torch.Tensor], list[dict[str, torch.Tensor]]]:
 def make(variant: str) -> tuple[nn.Module, Any, Any]:
     torch.manual_seed(0)
     model = build_model("FasterRCNN", "efficientnet_lite0", 1, 3, CHIP).train()
-    if variant in ("channels_last", "bf16", "compile"):
+    if variant == "fast_roi":
+        use_fast_roi_pools(model)
+    if variant in ("channels_last", "fast_roi", "bf16", "compile"):
         model = model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
     runner: Any = model
@@ -68,7 +73,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=6)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--variants", default="fp32,channels_last,bf16,compile")
+    parser.add_argument("--variants", default="fp32,channels_last,fast_roi,bf16,compile")
     args = parser.parse_args()
     images, targets = batch()
     variants = args.variants.split(",")

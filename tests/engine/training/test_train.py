@@ -131,25 +131,45 @@ def test_chips_are_resized_to_chip_size(exports: Any, tmp_path: Path) -> None:
     assert result.history[0].valid_loss is None
 
 
-def test_early_stopping_stops_when_validation_loss_stops_improving(
-    exports: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    losses = iter([1.0, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0])
+def _train_with_validation(
+    exports: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, losses: list[float], maps: list[float] | None = None,
+) -> Any:
+    """7 epochs at most, patience 2, with these validation losses (and mAP50s) per epoch."""
+    loss_values, map_values = iter(losses), iter(maps or [])
     real = loop_module.evaluate
 
-    def worsening(*args: Any, **kwargs: Any) -> Evaluation:
+    def scripted(*args: Any, **kwargs: Any) -> Evaluation:
         evaluation = real(*args, **kwargs)
-        evaluation.loss = next(losses)
+        evaluation.loss = next(loss_values)
+        if maps is not None:
+            evaluation.metrics = {"mAP50": next(map_values)}
         return evaluation
 
-    monkeypatch.setattr(loop_module, "evaluate", worsening)
+    monkeypatch.setattr(loop_module, "evaluate", scripted)
     config = TrainConfig(model_type="FeatureClassifier", backbone="resnet18", out_name="es",
                          max_epochs=7, batch_size=4, learning_rate=1e-4, stop_training=True,
                          patience=2, validation_percentage=25)
-    result = train(config, exports("labeled64"), tmp_path / "out")
+    return train(config, exports("labeled64"), tmp_path / "out")
+
+
+def test_early_stopping_stops_when_validation_loss_stops_improving(
+    exports: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    result = _train_with_validation(exports, tmp_path, monkeypatch, [1.0, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0])
     assert result.epochs_run == 4 and result.best_epoch == 2
     emd = json.loads((tmp_path / "out" / "es" / "es.emd").read_text())
     assert emd["monitored_valid_loss"] == pytest.approx(0.5)
+
+
+def test_early_stopping_waits_while_validation_loss_falls_though_map_does_not_rise(
+    exports: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """mAP over a few validation chips is noisy: a run whose loss still falls is still learning
+    (stopping it would skip the schedule's low-rate end, where detectors gain most)."""
+    result = _train_with_validation(exports, tmp_path, monkeypatch, [1.0, 0.9, 0.8, 0.7, 0.6, 0.65, 0.7],
+                                    maps=[0.5, 0.6, 0.55, 0.58, 0.57, 0.59, 0.52])
+    assert result.epochs_run == 7  # mAP peaked at epoch 2, but the loss fell until epoch 5
+    assert result.best_epoch == 2  # the kept weights are still the best by mAP
 
 
 def test_cancel_mid_epoch_leaves_nothing(exports: Any, tmp_path: Path) -> None:
