@@ -128,7 +128,9 @@ def run_variant(name: str, folder: Any, args: argparse.Namespace, strip: Path, t
     config = TrainConfig(
         model_type="FasterRCNN", backbone=args.backbone, out_name=name, max_epochs=args.max_epochs,
         batch_size=args.batch_size, learning_rate=args.lr, time_budget_s=args.minutes * 60,
-        pretrained_backbone=name != "random",  # everything else: the Train panel's defaults
+        pretrained_backbone=name != "random",
+        stop_training=not args.no_early_stop,
+        # everything else: the Train panel's defaults
     )
     started = time.monotonic()
     cpu = time.process_time()
@@ -170,6 +172,7 @@ def main() -> None:
     parser.add_argument("--max-epochs", type=int, default=200)
     parser.add_argument("--lr", type=float, default=None, help="default: the LR test, as in the Train panel")
     parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--no-early-stop", action="store_true", help="train the whole budget (stop_training=False)")
     parser.add_argument("--tag", default="", help="suffix of the run folders (concurrent runs)")
     parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
                         help="budget clock: wall time, or CPU time / threads (what an idle machine "

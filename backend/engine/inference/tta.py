@@ -4,7 +4,9 @@ With ``test_time_augmentation`` each chip is also predicted flipped left-right, 
 both (arcgis.learn's flips; rotations would need square chips and add little for overhead
 imagery seen from above). Boxes (and masks) are mapped back, and the detections of the
 variants are grouped per object: same class and IoU >= CLUSTER_IOU with the group's most
-confident box, which the group keeps. Its score merges the variants' scores by
+confident box. The group's box is the score-weighted mean of its boxes (weighted box fusion:
+the flips' errors partly cancel, where keeping one box keeps its error); its mask is the most
+confident one's. Its score merges the variants' scores by
 ``merge_policy``: "mean" (a variant that missed the object counts 0, so spurious detections
 fade), "max" or "min" (0 unless every variant found it). Groups are then suppressed with the
 usual in-chip NMS at ``nms_overlap``; the threshold applies to the merged score.
@@ -80,11 +82,14 @@ def _merge(variants: Sequence[MergedDetections], nms_overlap: float, policy: str
     free = np.ones(len(scores), dtype=bool)
     keep: list[int] = []
     merged: list[float] = []
+    fused = boxes.numpy().copy()
     for i in np.argsort(-scores, kind="stable"):
         if not free[i]:
             continue
         group = free & (labels == labels[i]) & (iou[i] >= CLUSTER_IOU)
         free &= ~group
+        weights = scores[group].astype(np.float64)
+        fused[i] = (weights[:, None] * fused[group]).sum(0) / max(weights.sum(), 1e-12)
         per_variant = np.zeros(len(variants), dtype=np.float64)
         for j in np.flatnonzero(group):  # one score per variant: its best for this object
             per_variant[source[j]] = max(per_variant[source[j]], scores[j])
@@ -94,10 +99,11 @@ def _merge(variants: Sequence[MergedDetections], nms_overlap: float, policy: str
     index = torch.tensor(keep, dtype=torch.int64)
     merged_scores = torch.tensor(merged, dtype=torch.float32)
     classes = torch.from_numpy(labels[index.numpy()].astype(np.int64))
-    survivors = index[batched_nms(boxes[index], merged_scores, classes, nms_overlap)]
+    fused_boxes = torch.from_numpy(fused)
+    survivors = index[batched_nms(fused_boxes[index], merged_scores, classes, nms_overlap)]
     order = [keep.index(int(i)) for i in survivors]
     return MergedDetections(
-        boxes.numpy()[survivors.numpy()],
+        fused[survivors.numpy()],
         np.asarray([merged[k] for k in order], dtype=np.float32),
         labels[survivors.numpy()],
         masks[survivors.numpy()] if masks is not None else None,

@@ -25,8 +25,9 @@ class BrightSquareDetector:
     mask of them. `upright_only` only fires when the square sits in the top-left quarter, so
     flipped copies miss it."""
 
-    def __init__(self, upright_only: bool = False) -> None:
+    def __init__(self, upright_only: bool = False, shift_right: int = 0) -> None:
         self.upright_only = upright_only
+        self.shift_right = shift_right  # a biased box: its flips err the other way
         self.calls = 0
 
     def detect(self, batch: torch.Tensor, threshold: float, nms_overlap: float) -> list[Found]:
@@ -41,6 +42,7 @@ class BrightSquareDetector:
                                  np.zeros((0, *on.shape), bool)))
                 continue
             box = np.array([[xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]], np.float32)
+            box[:, [0, 2]] += self.shift_right
             out.append(Found(box, np.array([0.8], np.float32), np.array([1]), on[None]))
         return out
 
@@ -59,6 +61,14 @@ def test_flips_map_back_onto_the_same_object() -> None:
     assert merged[0].boxes.tolist() == [[3.0, 2.0, 13.0, 10.0]] and merged[0].scores.tolist() == pytest.approx([0.8])
     assert merged[1].boxes.tolist() == [[30.0, 20.0, 44.0, 30.0]]
     assert merged[0].masks is not None and merged[0].masks[0, 2:10, 3:13].all() and merged[0].masks.sum() == 80
+
+
+def test_flipped_boxes_of_one_object_are_fused_weighted_by_score() -> None:
+    """A box 1 px too far right comes back 1 px too far left from the left-right flips: the
+    merged box averages them (weighted box fusion) instead of keeping one error."""
+    merged = detect_with_tta(BrightSquareDetector(shift_right=1), _batch()[:1], 0.5, 0.1, "mean")  # type: ignore[arg-type]
+    assert merged[0].boxes.tolist() == [pytest.approx([3.0, 2.0, 13.0, 10.0])]
+    assert merged[0].scores.tolist() == pytest.approx([0.8])
 
 
 def test_merge_policy_decides_the_score_of_an_object_only_some_flips_found() -> None:
