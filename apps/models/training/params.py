@@ -44,7 +44,9 @@ class TrainModelParams(JobParams):
     learning_rate = Number(min_value=0.0, max_value=1.0, above=True, default=None,
                            help_text="Absent: found automatically (learning-rate finder).")
     validation_percentage = Number(min_value=0.0, max_value=99.0, default=10.0)
-    stop_training = Flag(default=True, help_text="Early stopping when the validation loss stops improving.")
+    stop_training = Flag(default=True, help_text=(
+        "Early stopping when neither the validation mAP (detectors) nor the validation loss improves "
+        "for `patience` epochs, once the learning rate has decayed to half its peak."))
     patience = Whole(min_value=1, max_value=MAX_EPOCHS, default=5,
                      help_text="Epochs without improvement before early stopping.")
     pretrained_model = Id(default=None, help_text="A model package id to fine-tune from.")

@@ -331,8 +331,11 @@ class _Trainer:
                 lowest_loss, lowest_loss_epoch = monitored, epoch
             if guard.keep_if_best(epoch, score_of(report.metrics, monitored), train_loss):
                 best_eval, best_loss = evaluation, monitored
-            elif config.stop_training and epoch - max(guard.best_epoch, lowest_loss_epoch) >= config.patience:
-                # a few validation chips make mAP noisy; a falling loss still means progress
+            elif (config.stop_training and schedule.past_half_decay()
+                  and epoch - max(guard.best_epoch, lowest_loss_epoch) >= config.patience):
+                # a few validation chips make mAP noisy; a falling loss still means progress. At a
+                # high rate a plateau is the schedule, not convergence: the low-rate end is where
+                # detectors gain most (default runs stopped at 6 of 15 minutes, at the peak rate)
                 break
         if guard.best_epoch == 0:
             raise EngineInputError("training diverged in every epoch; lower learning_rate or batch_size")

@@ -39,6 +39,11 @@ class Schedule:
     def current(self) -> float:
         return self.lr_at(self.done)
 
+    def past_half_decay(self) -> bool:
+        """Whether the decay has brought the rate down to half its peak (or below)."""
+        begin = WARMUP if self.kind == "one_cycle" else 0.0
+        return self.done / self.total >= begin + (1.0 - begin) / 2
+
     def step(self) -> None:
         self.done += 1
         self._apply()

@@ -96,6 +96,18 @@ def test_one_cycle_schedule_warms_up_anneals_and_can_be_cut() -> None:
     assert Schedule(opt, 1e-3, 10, "cosine").lr_at(0) == pytest.approx(1e-3)
 
 
+@pytest.mark.parametrize("kind, first_step", [("one_cycle", 65), ("cosine", 50)])
+def test_schedule_says_when_the_rate_has_decayed_to_half_its_peak(kind: str, first_step: int) -> None:
+    """Early stopping waits for this point: a plateau at a high rate is not convergence."""
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    schedule = Schedule(opt, 1e-3, 100, kind)
+    for _ in range(first_step - 1):
+        schedule.step()
+    assert not schedule.past_half_decay() and schedule.current() > 0.5e-3
+    schedule.step()
+    assert schedule.past_half_decay() and schedule.current() == pytest.approx(0.5e-3, rel=1e-3)
+
+
 def test_recipes() -> None:
     faster = arch_spec("FasterRCNN")
     assert training_backbone(faster) == "efficientnet_lite0"
