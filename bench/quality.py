@@ -1,7 +1,7 @@
 """Quality benchmark: train on YELL_crop2 through train(), score AP50 on a held-out strip.
 
     .venv/bin/python bench/quality.py [--minutes 15] [--variants pretrained,random]
-        [--backbone efficientnet_lite0] [--threads 0] [--data ../shared/data]
+        [--backbone efficientnet_lite0] [--threads 0] [--seed 42] [--data ../shared/data]
 
 Fixed split: the bottom STRIP_SHARE of YELL_crop2.tif (every row below STRIP_TOP) is never seen
 in training. The rest is written as its own GeoTIFF, exported with the real export engine as
@@ -129,7 +129,7 @@ def run_variant(name: str, folder: Any, args: argparse.Namespace, strip: Path, t
         model_type="FasterRCNN", backbone=args.backbone, out_name=name, max_epochs=args.max_epochs,
         batch_size=args.batch_size, learning_rate=args.lr, time_budget_s=args.minutes * 60,
         pretrained_backbone=name != "random",
-        stop_training=not args.no_early_stop,
+        stop_training=not args.no_early_stop, seed=args.seed,
         # everything else: the Train panel's defaults
     )
     started = time.monotonic()
@@ -173,6 +173,8 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=None, help="default: the LR test, as in the Train panel")
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--no-early-stop", action="store_true", help="train the whole budget (stop_training=False)")
+    parser.add_argument("--seed", type=int, default=TrainConfig.seed,
+                        help="validation split and augmentation; average over seeds to tell small gains from noise")
     parser.add_argument("--tag", default="", help="suffix of the run folders (concurrent runs)")
     parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
                         help="budget clock: wall time, or CPU time / threads (what an idle machine "
