@@ -34,7 +34,10 @@ LAYERS = "async (p) => (await (await fetch(`/api/layers/?project=${p}`)).json())
 def centre(page: Any) -> tuple[float, float]:
     """Lon, lat under the middle of the map (from the map's readout)."""
     box = page.locator("[data-testid=map]").bounding_box()
-    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    # The readout follows pointer moves, not map moves: step off and back so it is fresh.
+    page.mouse.move(x + 1, y)
+    page.mouse.move(x, y)
     text = page.inner_text("[data-testid=mouse-position]")
     lon, lat = (float(p.split()[-1].rstrip("°")) for p in text.split(","))
     return lon, lat
@@ -93,12 +96,15 @@ def test_table_paging_filters_zoom_and_review(page: Any, other_page: Any, live_a
     page.select_option("[data-testid=labels-filter-class]", "")
 
     # A row click zooms to its label (the map's centre is on it, a few metres a pixel).
-    target = rows.first.get_attribute("data-feature-id")
-    rows.first.click()
+    # One element handle: the row read is the row clicked, even if a live update re-renders the table.
+    first = rows.first.element_handle()
+    target = first.get_attribute("data-feature-id")
+    first.click()
     ring = page.evaluate("async ([l, f]) => (await (await fetch(`/api/layers/${l}/features/${f}/`)).json())"
                          ".geometry.coordinates[0]", [layer, target])
     lon, lat = ring[0]
-    wait_until(lambda: near(centre(page), (lon + 0.0005, lat + 0.0005), 0.0002), 10, "the map centred on the label")
+    wait_until(lambda: near(centre(page), (lon + 0.0005, lat + 0.0005), 0.0002), 10,
+               f"the map centred on label {target} at {(lon + 0.0005, lat + 0.0005)} (centre now {centre(page)})")
     assert scale_m(page) < 200
     selected = page.locator(f"[data-testid=label-row][data-feature-id='{target}']")
     assert "selected" in selected.get_attribute("class")
