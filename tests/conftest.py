@@ -50,6 +50,22 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         _embedded_redis.terminate()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_channel_layer(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A new channel layer object for each test.
+
+    Each test's async_to_sync runs its own event loop, and channels_redis binds its receive lock to
+    the loop that first used it: a socket cancelled mid-receive in one test left the shared layer's
+    lock bound to a closed loop, and the next tests' sockets failed with "bound to a different event
+    loop" (CI, once). Daphne runs one loop, so the app itself never meets this.
+    """
+    if _django_enabled(request.config):
+        from channels.layers import channel_layers
+
+        channel_layers.backends.clear()
+    yield
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _empty_queues(request: pytest.FixtureRequest) -> None:
     if not _django_enabled(request.config):
